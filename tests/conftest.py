@@ -1,0 +1,76 @@
+"""Shared fixtures: small image sets made in the test, small models, a real TorchGAN Trainer."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.optim import Adam
+
+import torchgan_lstm  # noqa: F401  (applies the compat fixes, registers the models)
+from torchgan_lstm.models import ConvDiscriminator, LSTMGenerator
+
+# The test models are tiny: a second thread only adds synchronisation (and, on a busy machine,
+# spinning) without speeding anything up.
+torch.set_num_threads(1)
+
+SMALL_SIZE = 16
+SMALL_GENERATOR = {
+    "encoding_dims": 16,
+    "out_size": SMALL_SIZE,
+    "out_channels": 1,
+    "step_channels": 8,
+    "hidden_size": 16,
+    "num_layers": 2,
+}
+SMALL_DISCRIMINATOR = {
+    "in_size": SMALL_SIZE,
+    "in_channels": 1,
+    "step_channels": 8,
+    "num_layers": 2,
+}
+
+
+def blob_images(n: int, size: int = SMALL_SIZE, seed: int = 0) -> torch.Tensor:
+    """``n`` grey images in [-1, 1] of a bright square at a random place on black."""
+    g = torch.Generator().manual_seed(seed)
+    images = -torch.ones(n, 1, size, size)
+    corners = torch.randint(0, size // 2, (n, 2), generator=g)
+    for img, (r, c) in zip(images, corners.tolist(), strict=True):
+        img[:, r : r + size // 2, c : c + size // 2] = 1.0
+    return images
+
+
+@pytest.fixture
+def blob_loader():
+    """A DataLoader of 32 labelled 16x16 images in batches of 8 (4 steps an epoch)."""
+    images = blob_images(32)
+    labels = torch.arange(32) % 4
+    dataset = torch.utils.data.TensorDataset(images, labels)
+    return torch.utils.data.DataLoader(dataset, batch_size=8, shuffle=True, drop_last=True)
+
+
+def model_config(generator_args: dict | None = None, discriminator_args: dict | None = None):
+    """A TorchGAN ``Trainer`` models dict for a small LSTM generator and conv discriminator."""
+    adam = {"name": Adam, "args": {"lr": 2e-4, "betas": (0.5, 0.999)}}
+    return {
+        "generator": {
+            "name": LSTMGenerator,
+            "args": {**SMALL_GENERATOR, **(generator_args or {})},
+            "optimizer": adam,
+        },
+        "discriminator": {
+            "name": ConvDiscriminator,
+            "args": {**SMALL_DISCRIMINATOR, **(discriminator_args or {})},
+            "optimizer": adam,
+        },
+    }
+
+
+@pytest.fixture
+def trainer_paths(tmp_path):
+    """Keyword arguments that point a Trainer's outputs into ``tmp_path``."""
+    return {
+        "checkpoints": str(tmp_path / "model" / "gan"),
+        "recon": str(tmp_path / "images"),
+        "log_dir": str(tmp_path / "tb"),
+    }

@@ -1,0 +1,99 @@
+"""Argument checks for the public boundary: one helper per kind of value, one message style.
+
+Every message names the parameter, the value received and what is allowed, e.g.
+``out_size must be >= 8, got 4``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from numbers import Integral, Real
+
+import torch
+
+__all__ = [
+    "check_choice",
+    "check_fraction",
+    "check_image_batch",
+    "check_int",
+    "check_size",
+]
+
+
+def check_int(name: str, value: object, minimum: int = 1) -> int:
+    """Return ``value`` as an int if it is an integer >= ``minimum``.
+
+    Raises:
+        ValueError: ``value`` is not an integer (bools are refused) or is below ``minimum``.
+    """
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_size(name: str, value: object, minimum: int = 8) -> tuple[int, int]:
+    """Return an image size as ``(height, width)``.
+
+    Args:
+        name: the parameter's name, for the message.
+        value: an int (square) or a pair ``(height, width)``.
+        minimum: the smallest side allowed.
+
+    Raises:
+        ValueError: not an int or a pair of ints, or a side below ``minimum``.
+    """
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be an int or a (height, width) pair, got {value!r}")
+        sides = tuple(value)
+    else:
+        sides = (value, value)
+    for side in sides:
+        if isinstance(side, bool) or not isinstance(side, Integral):
+            raise ValueError(f"{name} must be an int or a (height, width) pair, got {value!r}")
+        if side < minimum:
+            raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    return int(sides[0]), int(sides[1])
+
+
+def check_choice(name: str, value: object, allowed: Iterable[str]) -> str:
+    """Return ``value`` if it is one of ``allowed``.
+
+    Raises:
+        ValueError: ``value`` is not among ``allowed``; the message lists them.
+    """
+    allowed = tuple(allowed)
+    if not isinstance(value, str) or value not in allowed:
+        choices = ", ".join(repr(a) for a in allowed)
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+    return value
+
+
+def check_fraction(name: str, value: object, upper_inclusive: bool = False) -> float:
+    """Return ``value`` as a float in ``[0, 1)`` (or ``[0, 1]`` with ``upper_inclusive``).
+
+    Raises:
+        ValueError: not a real number, or outside the interval.
+    """
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+    ok = 0 <= value <= 1 if upper_inclusive else 0 <= value < 1
+    if not ok:
+        bound = "1]" if upper_inclusive else "1)"
+        raise ValueError(f"{name} must be in [0, {bound}, got {value!r}")
+    return float(value)
+
+
+def check_image_batch(name: str, x: object, channels: int, size: tuple[int, int]) -> None:
+    """Check that ``x`` is a float image batch of shape ``(batch, channels, height, width)``.
+
+    Raises:
+        ValueError: ``x`` is not a tensor of that shape.
+    """
+    expected = f"(batch, {channels}, {size[0]}, {size[1]})"
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"{name} must be a tensor of shape {expected}, got {type(x).__name__}")
+    if x.dim() != 4 or tuple(x.shape[1:]) != (channels, *size):
+        raise ValueError(f"{name} must have shape {expected}, got {tuple(x.shape)}")

@@ -1,0 +1,168 @@
+"""Checkpoint files: atomic writes, loads that never run code from the file, shape checks.
+
+TorchGAN's ``Trainer`` pickles its loss and metric objects into every checkpoint. Loading goes
+through ``torch.load(weights_only=True)`` with an allow-list of exactly those classes, so a
+crafted file cannot make the unpickler call anything else.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+__all__ = [
+    "CheckpointError",
+    "allow_checkpoint_classes",
+    "atomic_save",
+    "check_state_dict",
+    "checkpoint_safe_classes",
+    "safe_load",
+]
+
+_EXTRA_SAFE: set[type] = set()
+# How torch's weights-only unpickler words a refusal (as opposed to a file it cannot parse).
+_REFUSAL_MARKERS = ("Unsupported global", "allowlisted", "unrecognized function")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint cannot be read, is refused as unsafe, or does not fit the models."""
+
+
+def allow_checkpoint_classes(*classes: type) -> None:
+    """Allow instances of ``classes`` (e.g. a user's own loss class) inside loaded checkpoints.
+
+    Only do this for classes whose ``__setstate__`` (or plain ``__dict__`` update) is harmless.
+    """
+    _EXTRA_SAFE.update(classes)
+
+
+def _subclasses(root: type) -> set[type]:
+    found, todo = set(), [root]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub not in found:
+                found.add(sub)
+                todo.append(sub)
+    return found
+
+
+def checkpoint_safe_classes() -> list[type]:
+    """The classes a checkpoint may instantiate: TorchGAN's and this package's losses and metrics,
+    plus those given to :func:`allow_checkpoint_classes`."""
+    import torchgan.losses as tg_losses
+
+    from .metrics import CHECKPOINT_SAFE_CLASSES
+
+    losses = {
+        cls
+        for cls in vars(tg_losses).values()
+        if isinstance(cls, type)
+        and issubclass(cls, tg_losses.GeneratorLoss | tg_losses.DiscriminatorLoss)
+    }
+    ours = {
+        cls
+        for cls in _subclasses(tg_losses.GeneratorLoss) | _subclasses(tg_losses.DiscriminatorLoss)
+        if cls.__module__.startswith("torchgan_lstm.")
+    }
+    return sorted(losses | ours | set(CHECKPOINT_SAFE_CLASSES) | _EXTRA_SAFE, key=str)
+
+
+def safe_load(path: str | os.PathLike, map_location: torch.device | str | None = None) -> dict:
+    """Load a checkpoint without unpickling anything outside the allow-list.
+
+    Args:
+        path: the checkpoint file.
+        map_location: passed to ``torch.load``.
+
+    Returns:
+        The checkpoint's dictionary.
+
+    Raises:
+        CheckpointError: the file is missing, unreadable, not a checkpoint dictionary, or asks
+            for a class or function outside the allow-list (the message names it).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
+    try:
+        with torch.serialization.safe_globals(checkpoint_safe_classes()):
+            checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        reason = str(err).split("WeightsUnpickler error:")[-1].strip().splitlines()[0]
+        if not any(marker in reason for marker in _REFUSAL_MARKERS):
+            raise CheckpointError(f"cannot read checkpoint {str(path)!r}: {reason}") from err
+        raise CheckpointError(
+            f"refusing to load {str(path)!r}: it asks to unpickle something outside the allow-list "
+            f"of TorchGAN checkpoint contents ({reason}). If you trust the file and the class is "
+            f"yours, allow it with torchgan_lstm.checkpoint.allow_checkpoint_classes(...)"
+        ) from err
+    except (RuntimeError, OSError, EOFError, ValueError) as err:
+        raise CheckpointError(f"cannot read checkpoint {str(path)!r}: {err}") from err
+    if not isinstance(checkpoint, dict):
+        raise CheckpointError(
+            f"{str(path)!r} holds a {type(checkpoint).__name__}, not a checkpoint dictionary"
+        )
+    return checkpoint
+
+
+def atomic_save(obj: object, path: str | os.PathLike) -> None:
+    """``torch.save`` to a temporary file beside ``path``, fsync, then rename over ``path``.
+
+    A crash at any moment leaves either the old file or the new one, never a partial file.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # make the rename itself durable
+    finally:
+        os.close(dir_fd)
+
+
+def check_state_dict(name: str, module: nn.Module, state: Mapping[str, torch.Tensor]) -> None:
+    """Check that ``state`` has exactly the keys and shapes of ``module.state_dict()``.
+
+    Args:
+        name: what the module is called in the checkpoint (e.g. ``"generator"``), for the message.
+        module: the model or optimizer-free module about to receive ``state``.
+        state: the saved state dictionary.
+
+    Raises:
+        CheckpointError: keys are missing, unexpected, or of another shape; the message lists
+            the mismatching parameters with both shapes.
+    """
+    own = module.state_dict()
+    problems: list[str] = []
+    problems += [f"{k}: missing from checkpoint" for k in own if k not in state]
+    problems += [f"{k}: not in the model" for k in state if k not in own]
+    problems += [
+        f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(v.shape)}"
+        for k, v in own.items()
+        if k in state and hasattr(state[k], "shape") and tuple(state[k].shape) != tuple(v.shape)
+    ]
+    if problems:
+        shown = _first(problems, 8)
+        raise CheckpointError(
+            f"the checkpoint's {name} was saved from a different model configuration: {shown}"
+        )
+
+
+def _first(items: Iterable[str], n: int) -> str:
+    items = list(items)
+    more = f"; and {len(items) - n} more" if len(items) > n else ""
+    return "; ".join(items[:n]) + more

@@ -1,0 +1,120 @@
+"""Fixes that make TorchGAN 0.1.0 (2021) work on current torch and torchvision.
+
+Each fix replaces one TorchGAN method, not anything in torch or torchvision, is applied once on
+``import torchgan_lstm`` (applying again changes nothing) and is covered by a test that fails
+without it. The originals stay reachable in :data:`ORIGINALS` for those tests.
+
+- ``ImageVisualize.__call__`` passed ``range=`` to ``torchvision.utils.make_grid``, renamed
+  ``value_range`` (torchvision 0.10, removed later): every run crashed at the end of epoch 1.
+- ``BaseTrainer.load_model`` relied on ``torch.load`` unpickling anything; since torch 2.6 it
+  loads weights only, so every TorchGAN checkpoint was refused, and a bare ``except:`` hid why.
+  It now loads with an allow-list of exactly what TorchGAN saves, checks every model's parameter
+  shapes before touching it, reports the real cause, and loads ``load_items`` (it read the
+  literal key ``"itms"``).
+- ``BaseTrainer.save_model`` wrote checkpoints in place, so a crash mid-write left a corrupt
+  file where the last good one was; it now writes atomically.
+"""
+
+from __future__ import annotations
+
+import torch
+import torchvision
+from torchgan.logging.visualize import ImageVisualize
+from torchgan.models import Generator
+from torchgan.trainer.base_trainer import BaseTrainer
+
+from .checkpoint import CheckpointError, atomic_save, check_state_dict, safe_load
+
+__all__ = ["ORIGINALS", "apply"]
+
+ORIGINALS = {
+    "ImageVisualize.__call__": ImageVisualize.__call__,
+    "BaseTrainer.load_model": BaseTrainer.load_model,
+    "BaseTrainer.save_model": BaseTrainer.save_model,
+}
+
+
+def _image_visualize_call(self, trainer, **kwargs):
+    # TorchGAN's method with make_grid's ``range`` renamed to ``value_range``.
+    pos = 0
+    for model in trainer.model_names:
+        generator = getattr(trainer, model)
+        if isinstance(generator, Generator):
+            with torch.no_grad():
+                image = generator(*self.test_noise[pos])
+                image = torchvision.utils.make_grid(
+                    image, nrow=self.nrow, normalize=True, value_range=(-1, 1)
+                )
+                super(ImageVisualize, self).__call__(trainer, image, model, **kwargs)
+            self.step -= 1
+            pos = pos + 1
+    self.step += 1 if pos > 0 else 0
+
+
+def _save_model(self, epoch, save_items=None):
+    # TorchGAN's method, writing through atomic_save.
+    if self.last_retained_checkpoint == self.retain_checkpoints:
+        self.last_retained_checkpoint = 0
+    save_path = self.checkpoints + str(self.last_retained_checkpoint) + ".model"
+    self.last_retained_checkpoint += 1
+    print(f"Saving Model at '{save_path}'")
+    model = {
+        "epoch": epoch + 1,
+        "loss_information": self.loss_information,
+        "loss_objects": self.losses,
+        "metric_objects": self.metrics,
+        "loss_logs": (self.logger.get_loss_viz()).logs,
+    }
+    for save_item in self.model_names + self.optimizer_names:
+        model[save_item] = getattr(self, save_item).state_dict()
+    if save_items is not None:
+        for item in save_items if isinstance(save_items, list) else [save_items]:
+            model[item] = getattr(self, item)
+    atomic_save(model, save_path)
+
+
+def _load_model(self, load_path="", load_items=None):
+    """Load a TorchGAN checkpoint safely; see the module docstring.
+
+    Raises:
+        CheckpointError: the file is unreadable, asks for a class outside the allow-list, lacks
+            an entry, or holds models of another configuration (all checked before any state
+            of the trainer is changed).
+    """
+    if load_path == "":
+        load_path = self.checkpoints + str(self.last_retained_checkpoint) + ".model"
+    print(f"Loading Model From '{load_path}' to {self.device}")
+    checkpoint = safe_load(load_path, map_location=self.device)
+    items = load_items if isinstance(load_items, list) else [load_items] if load_items else []
+    required = ["epoch", "loss_objects", "metric_objects", "loss_information", "loss_logs"]
+    missing = [
+        k for k in required + self.model_names + self.optimizer_names + items if k not in checkpoint
+    ]
+    if missing:
+        raise CheckpointError(f"checkpoint {load_path!r} lacks {missing}")
+    for name in self.model_names:
+        check_state_dict(name, getattr(self, name), checkpoint[name])
+    self.start_epoch = checkpoint["epoch"]
+    self.losses = checkpoint["loss_objects"]
+    self.metrics = checkpoint["metric_objects"]
+    self.loss_information = checkpoint["loss_information"]
+    self.logger.get_loss_viz().logs = checkpoint["loss_logs"]
+    for name in self.model_names + self.optimizer_names:
+        getattr(self, name).load_state_dict(checkpoint[name])
+    for item in items:
+        setattr(self, item, checkpoint[item])
+
+
+_PATCHES = {
+    (ImageVisualize, "__call__"): _image_visualize_call,
+    (BaseTrainer, "load_model"): _load_model,
+    (BaseTrainer, "save_model"): _save_model,
+}
+
+
+def apply() -> None:
+    """Install every fix. Idempotent."""
+    for (owner, name), fix in _PATCHES.items():
+        if getattr(owner, name) is not fix:
+            fix.__doc__ = fix.__doc__ or getattr(owner, name).__doc__
+            setattr(owner, name, fix)

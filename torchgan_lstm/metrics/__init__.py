@@ -1,0 +1,42 @@
+"""Evaluation metrics for generated Fashion-MNIST images, judged by a small shipped classifier.
+
+- :class:`FrechetClassifierDistance`: FID with the Fashion-MNIST classifier's features.
+- :class:`ClassCoverage`: how many of the 10 classes the samples cover.
+- :class:`ClassImbalance`: KL divergence of the predicted-class histogram from uniform.
+
+All three are TorchGAN ``EvaluationMetric`` objects for the Trainer's ``metrics_list``, and score
+a tensor of images when called. They pickle only their configuration, so checkpoints holding
+them load with ``torch.load(weights_only=True)`` inside
+``torch.serialization.safe_globals(list(CHECKPOINT_SAFE_CLASSES))``.
+"""
+
+from torchgan_lstm.metrics.classifier import (
+    FashionClassifier,
+    fashion_mnist_tensor,
+    load_classifier,
+    to_classifier_input,
+    to_model_convention,
+)
+from torchgan_lstm.metrics.coverage import ClassCoverage, ClassImbalance
+from torchgan_lstm.metrics.frechet import (
+    FrechetClassifierDistance,
+    feature_statistics,
+    frechet_distance,
+)
+
+__all__ = [
+    "CHECKPOINT_SAFE_CLASSES",
+    "ClassCoverage",
+    "ClassImbalance",
+    "FashionClassifier",
+    "FrechetClassifierDistance",
+    "fashion_mnist_tensor",
+    "feature_statistics",
+    "frechet_distance",
+    "load_classifier",
+    "to_classifier_input",
+    "to_model_convention",
+]
+
+# Classes a checkpoint may hold that torch.load(weights_only=True) must be allowed to rebuild.
+CHECKPOINT_SAFE_CLASSES = (FrechetClassifierDistance, ClassCoverage, ClassImbalance)

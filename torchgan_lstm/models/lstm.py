@@ -1,0 +1,334 @@
+"""LSTM generators for TorchGAN: three ways for a recurrence to draw an image.
+
+- ``decoder="conv"``: one LSTM step per cell of a small base grid; the steps' outputs form a
+  feature map that transposed convolutions upsample to the image (the proposal's design).
+- ``decoder="rows"``: scanline synthesis; one LSTM step per row (or band of rows), each step's
+  output projected to that band's pixels.
+- ``decoder="canvas"``: recurrent drawing after GRAN and DRAW; ``steps`` LSTM steps, each hidden
+  state decoded by one shared transposed-conv decoder into an update of a full-size canvas.
+
+Every recurrence is one call of PyTorch's fused ``nn.LSTM`` (cuDNN on GPU) over the whole
+sequence: the per-step inputs depend only on the noise, never on earlier outputs, so no Python
+loop over time is needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn as nn
+from torchgan.models import Generator
+
+from .._validation import check_choice, check_fraction, check_int, check_size
+from ._blocks import init_lstm_, upsampling_plan, upsampling_stack
+
+__all__ = ["DECODERS", "LABEL_TYPES", "LSTMGenerator"]
+
+DECODERS = ("conv", "rows", "canvas")
+LABEL_TYPES = ("none", "generated", "required")
+
+
+class _SequenceInput(nn.Module):
+    """Turns the (conditioned) noise into the LSTM's input sequence ``(batch, steps, width)``.
+
+    Each step gets its own linear read of the whole noise vector, so the noise reaches every
+    step directly (as GRAN feeds it) rather than only through the recurrent state.
+    """
+
+    def __init__(self, in_features: int, steps: int, width: int):
+        super().__init__()
+        self.steps, self.width = steps, width
+        self.proj = nn.Linear(in_features, steps * width)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.proj(z).view(z.size(0), self.steps, self.width)
+
+
+class _ConvDecoder(nn.Module):
+    """LSTM over the cells of the base grid, then DCGAN-style upsampling."""
+
+    def __init__(
+        self,
+        in_features,
+        out_size,
+        out_channels,
+        step_channels,
+        batchnorm,
+        nl,
+        lstm_kw,
+        latent_skip,
+    ):
+        super().__init__()
+        self.sizes = upsampling_plan(out_size)
+        self.base = self.sizes[0]
+        steps = self.base[0] * self.base[1]
+        self.base_channels = step_channels * 2 ** (len(self.sizes) - 2)
+        self.inputs = _SequenceInput(in_features, steps, lstm_kw["input_size"])
+        self.lstm = nn.LSTM(batch_first=True, **lstm_kw)
+        self.to_cell = nn.Linear(lstm_kw["hidden_size"], self.base_channels)
+        # A direct linear path from the noise to the base map (DCGAN's first layer): the LSTM
+        # then refines a map instead of being its only source.
+        self.skip = nn.Linear(in_features, self.base_channels * steps) if latent_skip else None
+        self.base_norm = nn.BatchNorm2d(self.base_channels) if batchnorm else nn.Identity()
+        self.base_act = nl
+        self.upsample = upsampling_stack(
+            self.sizes, self.base_channels, out_channels, batchnorm, nl
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        batch = z.size(0)
+        out, _ = self.lstm(self.inputs(z))  # (batch, cells, hidden)
+        cells = self.to_cell(out)  # (batch, cells, base_channels), cells in raster order
+        fmap = cells.transpose(1, 2).reshape(batch, self.base_channels, *self.base)
+        if self.skip is not None:
+            fmap = fmap + self.skip(z).view_as(fmap)
+        return self.upsample(self.base_act(self.base_norm(fmap)))
+
+
+class _RowsDecoder(nn.Module):
+    """One LSTM step per band of ``rows_per_step`` rows, each output projected to its pixels."""
+
+    def __init__(self, in_features, out_size, out_channels, rows_per_step, nl, lstm_kw):
+        super().__init__()
+        self.out_size, self.out_channels, self.rows = out_size, out_channels, rows_per_step
+        steps = out_size[0] // rows_per_step
+        hidden = lstm_kw["hidden_size"]
+        self.inputs = _SequenceInput(in_features, steps, lstm_kw["input_size"])
+        self.lstm = nn.LSTM(batch_first=True, **lstm_kw)
+        band_pixels = out_channels * rows_per_step * out_size[1]
+        self.to_band = nn.Sequential(nn.Linear(hidden, hidden), nl, nn.Linear(hidden, band_pixels))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        batch = z.size(0)
+        out, _ = self.lstm(self.inputs(z))  # (batch, bands, hidden)
+        bands = self.to_band(out)  # (batch, bands, channels * rows * width)
+        height, width = self.out_size
+        bands = bands.view(batch, -1, self.out_channels, self.rows, width)
+        return bands.permute(0, 2, 1, 3, 4).reshape(batch, self.out_channels, height, width)
+
+
+class _CanvasDecoder(nn.Module):
+    """``steps`` LSTM steps, each decoded by a shared decoder into an additive canvas update."""
+
+    def __init__(
+        self, in_features, out_size, out_channels, step_channels, batchnorm, nl, steps, lstm_kw
+    ):
+        super().__init__()
+        self.steps = steps
+        self.sizes = upsampling_plan(out_size)
+        self.base = self.sizes[0]
+        self.base_channels = step_channels * 2 ** (len(self.sizes) - 2)
+        hidden = lstm_kw["hidden_size"]
+        self.inputs = _SequenceInput(in_features, steps, lstm_kw["input_size"])
+        self.lstm = nn.LSTM(batch_first=True, **lstm_kw)
+        self.to_base = nn.Linear(hidden, self.base_channels * self.base[0] * self.base[1])
+        self.base_norm = nn.BatchNorm2d(self.base_channels) if batchnorm else nn.Identity()
+        self.base_act = nl
+        self.upsample = upsampling_stack(
+            self.sizes, self.base_channels, out_channels, batchnorm, nl
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        batch = z.size(0)
+        out, _ = self.lstm(self.inputs(z))  # (batch, steps, hidden)
+        # All steps go through the shared decoder as one batch of batch * steps maps.
+        base = self.to_base(out.reshape(batch * self.steps, -1))
+        base = base.view(batch * self.steps, self.base_channels, *self.base)
+        updates = self.upsample(self.base_act(self.base_norm(base)))
+        return updates.view(batch, self.steps, *updates.shape[1:]).sum(dim=1)
+
+
+class LSTMGenerator(Generator):
+    r"""Generator whose image is drawn by an LSTM, for TorchGAN's ``Trainer``.
+
+    Args:
+        encoding_dims: size of the noise vector ``z``.
+        out_size: image size, an int or ``(height, width)``; any side >= 8.
+        out_channels: channels of the image.
+        step_channels: width of the convolutional decoder (``conv``, ``canvas``): the base map has
+            ``step_channels * 2**(n - 1)`` channels for ``n`` doublings, halved at each, as in
+            TorchGAN's ``DCGANGenerator``.
+        batchnorm: batch normalisation in the convolutional decoder.
+        nonlinearity: activation of hidden layers; ``None`` means ``LeakyReLU(0.2)``.
+        last_nonlinearity: output activation; ``None`` means ``Tanh`` (images in ``[-1, 1]``).
+        label_type: ``"none"``; ``"generated"`` (labels sampled by the losses) or ``"required"``
+            (the data's labels) for a class-conditional generator, which needs ``num_classes``.
+        hidden_size: LSTM hidden units.
+        num_layers: stacked LSTM layers.
+        dropout: dropout between LSTM layers, in ``[0, 1)``; needs ``num_layers > 1``.
+        decoder: ``"conv"``, ``"rows"`` or ``"canvas"`` (see the module docstring).
+        input_size: width of each step's input vector (default ``hidden_size // 2``).
+        latent_skip: ``conv`` only: a linear path from the noise to the base map beside the LSTM.
+        rows_per_step: ``rows`` only: image rows drawn per LSTM step; must divide the height.
+        steps: ``canvas`` only: number of drawing steps.
+        num_classes: number of classes for a conditional generator.
+
+    Raises:
+        ValueError: an argument is out of range or unknown; the message names it.
+
+    Shapes:
+        ``forward(z)`` (or ``forward(z, y)`` when conditional) takes ``z`` of shape
+        ``(batch, encoding_dims)`` and ``y`` of shape ``(batch,)`` with values in
+        ``[0, num_classes)``, and returns ``(batch, out_channels, height, width)``.
+    """
+
+    def __init__(
+        self,
+        encoding_dims: int = 100,
+        out_size: int | Sequence[int] = 32,
+        out_channels: int = 3,
+        step_channels: int = 64,
+        batchnorm: bool = True,
+        nonlinearity: nn.Module | None = None,
+        last_nonlinearity: nn.Module | None = None,
+        label_type: str = "none",
+        hidden_size: int = 256,
+        num_layers: int = 2,
+        dropout: float = 0.0,
+        decoder: str = "conv",
+        input_size: int | None = None,
+        latent_skip: bool = True,
+        rows_per_step: int = 1,
+        steps: int = 4,
+        num_classes: int | None = None,
+    ):
+        super().__init__(check_int("encoding_dims", encoding_dims), label_type)
+        self.out_size = check_size("out_size", out_size)
+        self.out_channels = check_int("out_channels", out_channels)
+        self.decoder_name = check_choice("decoder", decoder, DECODERS)
+        check_choice("label_type", label_type, LABEL_TYPES)
+        check_int("step_channels", step_channels)
+        check_int("num_layers", num_layers)
+        if check_fraction("dropout", dropout) > 0 and num_layers == 1:
+            raise ValueError(
+                f"dropout acts between LSTM layers, so it needs num_layers > 1, got "
+                f"dropout={dropout} with num_layers=1"
+            )
+        hidden_size = check_int("hidden_size", hidden_size)
+        input_size = max(1, hidden_size // 2) if input_size is None else input_size
+        lstm_kw = {
+            "input_size": check_int("input_size", input_size),
+            "hidden_size": hidden_size,
+            "num_layers": num_layers,
+            "dropout": dropout,
+        }
+        self.num_classes = self._check_classes(label_type, num_classes)
+        in_features = encoding_dims
+        if self.num_classes is not None:
+            # The label embedding is joined to the noise, so it reaches every step's input.
+            self.label_embedding = nn.Embedding(self.num_classes, encoding_dims)
+            in_features += encoding_dims
+        nl = nn.LeakyReLU(0.2) if nonlinearity is None else nonlinearity
+        self.last_nonlinearity = nn.Tanh() if last_nonlinearity is None else last_nonlinearity
+        self.decoder = self._build_decoder(
+            in_features, step_channels, batchnorm, nl, lstm_kw, latent_skip, rows_per_step, steps
+        )
+        self._weight_initializer()
+
+    @staticmethod
+    def _check_classes(label_type: str, num_classes: int | None) -> int | None:
+        if label_type == "none":
+            if num_classes is not None:
+                raise ValueError(
+                    f"num_classes={num_classes} needs label_type 'generated' or 'required', "
+                    f"got label_type='none'"
+                )
+            return None
+        if num_classes is None:
+            raise ValueError(f"label_type={label_type!r} needs num_classes (an integer >= 2)")
+        return check_int("num_classes", num_classes, minimum=2)
+
+    def _build_decoder(
+        self, in_features, step_channels, batchnorm, nl, lstm_kw, latent_skip, rows_per_step, steps
+    ) -> nn.Module:
+        size, channels = self.out_size, self.out_channels
+        if self.decoder_name == "conv":
+            return _ConvDecoder(
+                in_features, size, channels, step_channels, batchnorm, nl, lstm_kw, latent_skip
+            )
+        if self.decoder_name == "rows":
+            check_int("rows_per_step", rows_per_step)
+            if size[0] % rows_per_step:
+                raise ValueError(
+                    f"rows_per_step must divide the image height {size[0]}, got {rows_per_step}"
+                )
+            return _RowsDecoder(in_features, size, channels, rows_per_step, nl, lstm_kw)
+        return _CanvasDecoder(
+            in_features,
+            size,
+            channels,
+            step_channels,
+            batchnorm,
+            nl,
+            check_int("steps", steps),
+            lstm_kw,
+        )
+
+    @property
+    def lstm(self) -> nn.LSTM:
+        """The ``nn.LSTM`` that runs the recurrence of the selected decoder."""
+        return self.decoder.lstm
+
+    def _weight_initializer(self) -> None:
+        """TorchGAN's initialisation for convolutions and batch norm; standard LSTM init."""
+        super()._weight_initializer()
+        init_lstm_(self.lstm)
+
+    def sampler(self, sample_size: int, device: torch.device | str) -> list[torch.Tensor]:
+        """Inputs for ``forward``: ``[z]``, or ``[z, y]`` for a conditional generator.
+
+        Args:
+            sample_size: number of images.
+            device: where the tensors are made.
+
+        Returns:
+            ``z`` of shape ``(sample_size, encoding_dims)``, standard normal; for a conditional
+            generator also ``y`` of shape ``(sample_size,)``, uniform over the classes.
+        """
+        z = torch.randn(sample_size, self.encoding_dims, device=device)
+        if self.num_classes is None:
+            return [z]
+        return [z, torch.randint(0, self.num_classes, (sample_size,), device=device)]
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Generate images.
+
+        Args:
+            z: noise, ``(batch, encoding_dims)``.
+            y: class labels, ``(batch,)``, for a conditional generator only.
+
+        Returns:
+            Images ``(batch, out_channels, height, width)``, in ``[-1, 1]`` with the default tanh.
+
+        Raises:
+            ValueError: ``z`` or ``y`` has the wrong shape, ``y`` is missing for a conditional
+                generator, given to an unconditional one, or holds a label out of range.
+        """
+        if not isinstance(z, torch.Tensor) or z.dim() != 2 or z.size(1) != self.encoding_dims:
+            got = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
+            raise ValueError(f"z must have shape (batch, {self.encoding_dims}), got {got}")
+        if self.num_classes is not None:
+            z = torch.cat([z, self.label_embedding(self._check_labels(y, z.size(0)))], dim=1)
+        elif y is not None:
+            raise ValueError("y was given, but this generator has label_type='none'")
+        if z.is_cuda:
+            self.lstm.flatten_parameters()  # weights stay one cuDNN block under DataParallel
+        return self.last_nonlinearity(self.decoder(z))
+
+    def _check_labels(self, y: torch.Tensor | None, batch: int) -> torch.Tensor:
+        if y is None:
+            raise ValueError(
+                f"y is required: this generator has label_type={self.label_type!r} and "
+                f"num_classes={self.num_classes}"
+            )
+        if y.shape != (batch,) or y.dtype not in (torch.int64, torch.int32):
+            raise ValueError(
+                f"y must be an integer tensor of shape ({batch},), got {y.dtype} {tuple(y.shape)}"
+            )
+        if y.numel() and (int(y.min()) < 0 or int(y.max()) >= self.num_classes):
+            raise ValueError(
+                f"y must hold labels in [0, {self.num_classes}), got values in "
+                f"[{int(y.min())}, {int(y.max())}]"
+            )
+        return y
