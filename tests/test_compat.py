@@ -81,7 +81,9 @@ def test_original_load_model_refuses_every_torchgan_checkpoint(
         make_trainer(trainer_paths).load_model(trainer_paths["checkpoints"] + "0.model")
 
 
-def test_fixed_load_model_restores_models_optimizers_and_epoch(trainer_paths, blob_loader):
+def test_fixed_load_model_restores_models_optimizers_and_epoch(
+    trainer_paths, blob_loader, tmp_path
+):
     trainer = make_trainer(trainer_paths)
     trainer(blob_loader)
     fresh = make_trainer(trainer_paths, epochs=2)
@@ -97,7 +99,11 @@ def test_fixed_load_model_restores_models_optimizers_and_epoch(trainer_paths, bl
     assert fresh.optimizer_generator.state_dict()["state"].keys() == (
         trainer.optimizer_generator.state_dict()["state"].keys()
     )
+    first_grid = (tmp_path / "images" / "epoch1_generator.png").read_bytes()
     fresh(blob_loader)  # trains the second epoch only
+    # The logger continues its counts: epoch 2's grid is a new file, epoch 1's is untouched.
+    assert (tmp_path / "images" / "epoch1_generator.png").read_bytes() == first_grid
+    assert (tmp_path / "images" / "epoch2_generator.png").exists()
     assert (
         fresh.loss_information["generator_iters"] == 2 * trainer.loss_information["generator_iters"]
     )

@@ -214,8 +214,9 @@ def test_uniform_noise_is_far(fcd):
 
 @needs_fashion
 def test_score_images_of_real_images_is_near_zero(fcd, test_split):
-    # 2,000 test images against all 10,000: only the small-sample bias is left.
-    assert fcd.score_images(test_split[0][:2000]) < 1.0
+    # 5,000 test images against all 10,000: only the small-sample bias is left (about 0.3;
+    # with 2,000 images it is about 1, so compare distances only at equal sample sizes).
+    assert fcd.score_images(test_split[0][:5000]) < 1.0
 
 
 def test_frechet_distance_matches_scipy_on_random_gaussians():

@@ -10,7 +10,8 @@ without it. The originals stay reachable in :data:`ORIGINALS` for those tests.
   loads weights only, so every TorchGAN checkpoint was refused, and a bare ``except:`` hid why.
   It now loads with an allow-list of exactly what TorchGAN saves, checks every model's parameter
   shapes before touching it, reports the real cause, and loads ``load_items`` (it read the
-  literal key ``"itms"``).
+  literal key ``"itms"``). It also continues the logger's step counts, which restarted at 1, so
+  a resumed run no longer wrote its sample grids over the first epochs' files.
 - ``BaseTrainer.save_model`` wrote checkpoints in place, so a crash mid-write left a corrupt
   file where the last good one was; it now writes atomically.
 """
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import torch
 import torchvision
-from torchgan.logging.visualize import ImageVisualize
+from torchgan.logging.visualize import GradientVisualize, ImageVisualize, LossVisualize
 from torchgan.models import Generator
 from torchgan.trainer.base_trainer import BaseTrainer
 
@@ -103,6 +104,21 @@ def _load_model(self, load_path="", load_items=None):
         getattr(self, name).load_state_dict(checkpoint[name])
     for item in items:
         setattr(self, item, checkpoint[item])
+    _restore_logger_steps(self)
+
+
+def _restore_logger_steps(trainer) -> None:
+    # TorchGAN's visualisers count their own steps from 1 and load_model left them there, so a
+    # resumed run wrote its sample grids over epoch1_*.png, epoch2_*.png... and its TensorBoard
+    # curves restarted at step 1. Continue the counts where the saved run stopped.
+    iters = max((len(v) for v in trainer.logger.get_loss_viz().logs.values()), default=0)
+    for visualizer in trainer.logger.logger_end_epoch:  # images, metrics: once per epoch
+        visualizer.step = trainer.start_epoch + 1
+    for visualizer in trainer.logger.logger_mid_epoch:
+        if isinstance(visualizer, LossVisualize):  # once per step, and once at each epoch's end
+            visualizer.step = iters + trainer.start_epoch + 1
+        elif isinstance(visualizer, GradientVisualize):  # once per model per step
+            visualizer.step = iters * len(trainer.model_names) + 1
 
 
 _PATCHES = {

@@ -49,10 +49,17 @@ def feature_statistics(features: torch.Tensor | np.ndarray) -> tuple[np.ndarray,
     )
 
 
+def _zero_round_off(eigenvalues: np.ndarray) -> np.ndarray:
+    # Eigenvalues of a PSD matrix below dim * eps * largest are round-off of true zeros (e.g.
+    # from dead ReLU units) and may come out as +-1e-14. Left in, their square roots (1e-7
+    # each) would swamp a small distance, so they are set to exactly 0 (numpy's rank cut-off).
+    tol = max(float(eigenvalues.max()), 0.0) * len(eigenvalues) * np.finfo(np.float64).eps
+    return np.where(eigenvalues > tol, eigenvalues, 0.0)
+
+
 def _psd_sqrt(matrix: np.ndarray) -> np.ndarray:
-    # Symmetric square root via eigh; tiny negative eigenvalues are round-off, clipped to 0.
     eigenvalues, eigenvectors = np.linalg.eigh(matrix)
-    return (eigenvectors * np.sqrt(np.clip(eigenvalues, 0.0, None))) @ eigenvectors.T
+    return (eigenvectors * np.sqrt(_zero_round_off(eigenvalues))) @ eigenvectors.T
 
 
 def frechet_distance(
@@ -63,8 +70,8 @@ def frechet_distance(
     ``|mu1 - mu2|^2 + tr(sigma1) + tr(sigma2) - 2 tr((sigma1 sigma2)^(1/2))``, computed in
     float64 without scipy: the trace term is the sum of the square roots of the eigenvalues of
     the symmetric PSD matrix ``sqrt(sigma1) sigma2 sqrt(sigma1)``, which has the same
-    eigenvalues as ``sigma1 sigma2``. Singular covariances (e.g. dead ReLU units) need no
-    regularising offset.
+    eigenvalues as ``sigma1 sigma2``. Singular covariances (e.g. from dead ReLU units) need no
+    regularising offset: eigenvalues at round-off level are taken as exact zeros.
 
     Args:
         mu1: mean ``(D,)`` of the first set.
@@ -81,7 +88,9 @@ def frechet_distance(
     """
     mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
     sigma1, sigma2 = np.asarray(sigma1, np.float64), np.asarray(sigma2, np.float64)
-    dims = mu1.shape[0] if mu1.ndim == 1 else -1
+    if mu1.ndim != 1 or mu1.shape[0] < 1:
+        raise ValueError(f"mu1 must have shape (D,) with D >= 1, got {mu1.shape}")
+    dims = mu1.shape[0]
     for name, value, shape in (
         ("mu1", mu1, (dims,)),
         ("mu2", mu2, (dims,)),
@@ -98,7 +107,7 @@ def frechet_distance(
     sqrt_sigma1 = _psd_sqrt(sigma1)
     product = sqrt_sigma1 @ sigma2 @ sqrt_sigma1
     eigenvalues = np.linalg.eigvalsh((product + product.T) / 2)
-    trace_sqrt = np.sqrt(np.clip(eigenvalues, 0.0, None)).sum()
+    trace_sqrt = np.sqrt(_zero_round_off(eigenvalues)).sum()
     diff = mu1 - mu2
     distance = diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * trace_sqrt
     return max(float(distance), 0.0)

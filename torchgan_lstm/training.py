@@ -1,0 +1,419 @@
+"""One training run, described by a :class:`RunConfig` and carried out by TorchGAN's ``Trainer``.
+
+There is no private training loop: this module builds the models, losses, metrics and data
+loader, hands them to ``torchgan.trainer.Trainer`` and lets it train, log and checkpoint.
+TorchGAN counts in epochs; a run here counts in steps, so the data loader is wrapped in a
+:class:`StepLoader` whose "epochs" are ``eval_every`` steps long: TorchGAN then writes a
+checkpoint, a sample grid and the metrics every ``eval_every`` steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torchvision
+from torch.optim import Adam
+from torchgan.trainer import Trainer
+
+from . import registry
+from ._validation import check_choice, check_int
+from .checkpoint import CheckpointError, safe_load
+from .data import build_dataset, make_dataloader
+from .losses import LOSS_FAMILIES, build_losses
+from .progress import attach_progress_bar
+
+__all__ = [
+    "GENERATORS",
+    "RunConfig",
+    "StepLoader",
+    "build_generator",
+    "build_trainer",
+    "load_generator",
+    "resolve_device",
+    "train",
+]
+
+GENERATORS = {"lstm": "lstm_generator", "dcgan": "dcgan_generator"}
+DISCRIMINATORS = {"conv": "conv_discriminator", "dcgan": "dcgan_discriminator"}
+# Fields that fix the shape of the models: a checkpoint must agree on all of them.
+MODEL_FIELDS = (
+    "image_size", "channels", "generator", "decoder", "encoding_dims", "hidden_size",
+    "num_layers", "g_step_channels", "latent_skip", "rows_per_step", "canvas_steps",
+    "discriminator", "d_step_channels", "d_layers", "d_norm",
+)  # fmt: skip
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines a training run; saved inside every checkpoint.
+
+    Model fields mirror the constructor arguments of :class:`~torchgan_lstm.LSTMGenerator`
+    and :class:`~torchgan_lstm.ConvDiscriminator` (``g_``/``d_`` prefixes where both have one).
+    """
+
+    dataset: str = "fashion-mnist"
+    data_root: str | None = None
+    download: bool = True
+    image_size: int = 32
+    channels: int = 1
+    generator: str = "lstm"
+    decoder: str = "conv"
+    encoding_dims: int = 100
+    hidden_size: int = 256
+    num_layers: int = 2
+    lstm_dropout: float = 0.0
+    g_step_channels: int = 32
+    latent_skip: bool = True
+    rows_per_step: int = 1
+    canvas_steps: int = 4
+    discriminator: str = "conv"
+    d_step_channels: int = 32
+    d_layers: int = 3
+    d_dropout: float = 0.3
+    d_norm: str = "none"
+    loss: str = "minimax"
+    ncritic: int = 1
+    batch_size: int = 64
+    g_lr: float = 2e-4
+    d_lr: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    max_steps: int = 1000
+    epochs: int | None = None
+    eval_every: int = 500
+    metric_samples: int = 2000
+    seed: int = 0
+    device: str = "auto"
+    out: str = "runs/train"
+    sample_size: int = 64
+
+    def validate(self) -> RunConfig:
+        """Check the fields that no model constructor checks; return ``self``.
+
+        Raises:
+            ValueError: a field is out of range or unknown; the message names it.
+        """
+        check_choice("generator", self.generator, GENERATORS)
+        check_choice("discriminator", self.discriminator, DISCRIMINATORS)
+        check_choice("loss", self.loss, LOSS_FAMILIES)
+        check_choice("device", self.device, ("auto", "cpu", "cuda"))
+        check_int("image_size", self.image_size, minimum=8)
+        for name in ("batch_size", "max_steps", "eval_every", "ncritic", "sample_size"):
+            check_int(name, getattr(self, name))
+        if self.epochs is not None:
+            check_int("epochs", self.epochs)
+        if self.generator == "dcgan" and not _dcgan_size(self.image_size):
+            raise ValueError(
+                f"image_size must be a power of two >= 16 for TorchGAN's DCGAN generator, "
+                f"got {self.image_size}"
+            )
+        check_int("metric_samples", self.metric_samples, minimum=0)
+        for name in ("g_lr", "d_lr"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        for cls, args in (generator_spec(self), discriminator_spec(self)):
+            cls(**args)  # the models' own checks, before any data is read
+        return self
+
+    def to_dict(self) -> dict:
+        """Plain types only, so the checkpoint stays loadable with ``weights_only=True``."""
+        out = dataclasses.asdict(self)
+        out["betas"] = list(self.betas)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RunConfig:
+        """Inverse of :meth:`to_dict`; unknown keys are refused."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"unknown run configuration keys {unknown}; known: {sorted(names)}")
+        data = dict(data)
+        if "betas" in data:
+            data["betas"] = tuple(data["betas"])
+        return cls(**data)
+
+
+def _dcgan_size(size: int) -> bool:
+    return size >= 16 and size & (size - 1) == 0
+
+
+def resolve_device(name: str) -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU.
+
+    Raises:
+        ValueError: ``"cuda"`` asked on a machine without CUDA, or an unknown name.
+    """
+    check_choice("device", name, ("auto", "cpu", "cuda"))
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' was asked for, but torch.cuda.is_available() is False")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+def generator_spec(config: RunConfig) -> tuple[type, dict]:
+    """The generator's class and constructor arguments for ``config``."""
+    args = {
+        "encoding_dims": config.encoding_dims,
+        "out_size": config.image_size,
+        "out_channels": config.channels,
+        "step_channels": config.g_step_channels,
+    }
+    if config.generator == "lstm":
+        args.update(
+            decoder=config.decoder,
+            hidden_size=config.hidden_size,
+            num_layers=config.num_layers,
+            dropout=config.lstm_dropout,
+            latent_skip=config.latent_skip,
+            rows_per_step=config.rows_per_step,
+            steps=config.canvas_steps,
+        )
+    return registry.get_model_builder(GENERATORS[config.generator]), args
+
+
+def discriminator_spec(config: RunConfig) -> tuple[type, dict]:
+    """The discriminator's class and constructor arguments for ``config``."""
+    args = {
+        "in_size": config.image_size,
+        "in_channels": config.channels,
+        "step_channels": config.d_step_channels,
+    }
+    if config.discriminator == "conv":
+        args.update(num_layers=config.d_layers, dropout=config.d_dropout, norm=config.d_norm)
+    return registry.get_model_builder(DISCRIMINATORS[config.discriminator]), args
+
+
+def build_generator(config: RunConfig) -> torch.nn.Module:
+    """A freshly initialised generator for ``config``."""
+    cls, args = generator_spec(config)
+    return cls(**args)
+
+
+class StepLoader:
+    """Presents a ``DataLoader`` to TorchGAN's ``Trainer`` as epochs of ``steps_per_epoch`` steps.
+
+    The underlying loader is cycled (a new shuffle each pass), and the run stops after
+    ``total_steps``: the last epoch may be shorter.
+
+    Args:
+        loader: the real ``DataLoader``.
+        steps_per_epoch: steps between TorchGAN's end-of-epoch work (checkpoint, samples, metrics).
+        total_steps: steps in the whole run.
+        done: steps already trained (when resuming).
+    """
+
+    def __init__(self, loader, steps_per_epoch: int, total_steps: int, done: int = 0):
+        self.loader = loader
+        self.batch_size = loader.batch_size  # read by Trainer.__call__
+        self.steps_per_epoch = steps_per_epoch
+        self.total_steps = total_steps
+        self.done = done
+        self._batches = None
+
+    @property
+    def epochs(self) -> int:
+        """Number of TorchGAN epochs the run needs in all."""
+        return math.ceil(self.total_steps / self.steps_per_epoch)
+
+    def __len__(self) -> int:
+        return min(self.steps_per_epoch, self.total_steps - self.done)
+
+    def __iter__(self):
+        for _ in range(len(self)):
+            try:
+                batch = next(self._batches)
+            except (StopIteration, TypeError):  # exhausted, or not started
+                self._batches = iter(self.loader)
+                batch = next(self._batches)
+            self.done += 1
+            yield batch
+
+
+def _metrics(config: RunConfig, device: torch.device) -> list:
+    if config.metric_samples == 0 or config.dataset != "fashion-mnist":
+        return []
+    from .metrics import ClassCoverage, ClassImbalance, FrechetClassifierDistance
+
+    kw = {"sample_size": config.metric_samples, "device": str(device)}
+    return [
+        FrechetClassifierDistance(**kw, data_root=config.data_root),
+        ClassCoverage(**kw),
+        ClassImbalance(**kw),
+    ]
+
+
+def build_trainer(config: RunConfig, device: torch.device, epochs: int) -> Trainer:
+    """A TorchGAN ``Trainer`` for ``config`` with outputs under ``config.out``.
+
+    Layout: ``checkpoints/gan{k}.model`` (the last 3), ``images/epoch{n}_generator.png``,
+    ``tensorboard/``.
+    """
+    out = Path(config.out)
+    (out / "checkpoints").mkdir(parents=True, exist_ok=True)
+    models = {}
+    for name, (cls, args), lr in (
+        ("generator", generator_spec(config), config.g_lr),
+        ("discriminator", discriminator_spec(config), config.d_lr),
+    ):
+        optimizer = {"name": Adam, "args": {"lr": lr, "betas": tuple(config.betas)}}
+        models[name] = {"name": cls, "args": args, "optimizer": optimizer}
+    return Trainer(
+        models,
+        build_losses(config.loss),
+        metrics_list=_metrics(config, device) or None,
+        device=device,
+        ncritic=config.ncritic,
+        epochs=epochs,
+        sample_size=config.sample_size,
+        checkpoints=str(out / "checkpoints" / "gan"),
+        retain_checkpoints=3,
+        recon=str(out / "images"),
+        log_dir=str(out / "tensorboard"),
+        nrow=8,
+        run_config=config.to_dict(),
+    )
+
+
+def latest_checkpoint(out: str | Path) -> Path:
+    """The most recently written checkpoint of a run folder.
+
+    Raises:
+        CheckpointError: the folder holds none.
+    """
+    found = sorted((Path(out) / "checkpoints").glob("gan*.model"), key=lambda p: p.stat().st_mtime)
+    if not found:
+        raise CheckpointError(f"no checkpoint (checkpoints/gan*.model) under {str(out)!r}")
+    return found[-1]
+
+
+def check_same_models(saved: dict, config: RunConfig, where: str) -> None:
+    """Refuse a checkpoint whose run configuration builds other models than ``config``.
+
+    Raises:
+        CheckpointError: names each differing field with both values.
+    """
+    differ = [
+        f"{k}: checkpoint {saved.get(k)!r} vs requested {getattr(config, k)!r}"
+        for k in MODEL_FIELDS
+        if saved.get(k) != getattr(config, k)
+    ]
+    if differ:
+        raise CheckpointError(f"{where} was trained with other models: " + "; ".join(differ))
+
+
+def load_generator(path: str | Path, device: torch.device | str = "cpu"):
+    """Rebuild a run's generator from a checkpoint written by :func:`train`.
+
+    Returns:
+        ``(generator in eval mode, RunConfig)``.
+
+    Raises:
+        CheckpointError: unreadable or unsafe file, no run configuration inside, or weights
+            that do not fit the configuration.
+    """
+    checkpoint = safe_load(path, map_location=device)
+    if "run_config" not in checkpoint or "generator" not in checkpoint:
+        raise CheckpointError(
+            f"{str(path)!r} is not a torchgan-lstm run checkpoint (no run_config/generator)"
+        )
+    config = RunConfig.from_dict(checkpoint["run_config"])
+    generator = build_generator(config).to(device)
+    from .checkpoint import check_state_dict
+
+    check_state_dict("generator", generator, checkpoint["generator"])
+    generator.load_state_dict(checkpoint["generator"])
+    return generator.eval(), config
+
+
+@torch.no_grad()
+def sample_grid(
+    generator, path: str | Path, n: int = 64, seed: int = 0, nrow: int = 8
+) -> torch.Tensor:
+    """Write a PNG grid of ``n`` samples (in ``[-1, 1]``, shown as ``[0, 1]``); return them."""
+    device = next(generator.parameters()).device
+    cpu_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    inputs = generator.sampler(n, device)
+    torch.random.set_rng_state(cpu_state)
+    images = generator(*inputs).cpu()
+    torchvision.utils.save_image(images, path, nrow=nrow, normalize=True, value_range=(-1, 1))
+    return images
+
+
+def train(
+    config: RunConfig, resume: str | Path | None = None, progress: bool | None = None
+) -> dict:
+    """Train with TorchGAN's ``Trainer``; write checkpoints, logs, samples and metrics.
+
+    Args:
+        config: the run.
+        resume: a checkpoint to continue from (``"auto"``: the newest under ``config.out``).
+        progress: show a progress bar; ``None`` shows it when stderr is a terminal.
+
+    Returns:
+        A summary: steps trained, seconds, the last metrics, output paths.
+
+    Raises:
+        ValueError: a bad configuration, data that does not fit the models, a batch size
+            larger than the dataset, or a checkpoint of another configuration; all raised
+            before the first training step.
+    """
+    from .plots import plot_losses
+
+    config.validate()
+    device = resolve_device(config.device)
+    torch.manual_seed(config.seed)
+    dataset = build_dataset(
+        config.dataset,
+        config.data_root,
+        config.image_size,
+        config.channels,
+        "train",
+        config.download,
+    )
+    loader = make_dataloader(dataset, config.batch_size, shuffle=True, seed=config.seed)
+    if config.epochs is not None:
+        config.max_steps = config.epochs * len(loader)
+    steps = StepLoader(loader, config.eval_every, config.max_steps)
+    trainer = build_trainer(config, device, steps.epochs)
+    if resume is not None:
+        path = latest_checkpoint(config.out) if str(resume) == "auto" else Path(resume)
+        saved = safe_load(path, map_location="cpu").get("run_config", {})
+        check_same_models(saved, config, f"checkpoint {str(path)!r}")
+        trainer.load_model(str(path))
+        steps.done = min(trainer.start_epoch * config.eval_every, config.max_steps)
+    bar = attach_progress_bar(trainer, config.max_steps, steps.done, progress)
+    start = time.perf_counter()
+    trainer(steps, save_items=["run_config"])
+    seconds = time.perf_counter() - start
+    if bar is not None:
+        bar.close()
+    trainer.logger.close()
+
+    out = Path(config.out)
+    trainer.generator.eval()
+    sample_grid(trainer.generator, out / "samples.png", n=config.sample_size, seed=config.seed)
+    plot_losses(trainer.logger.get_loss_viz().logs, out / "loss_curves.png")
+    metrics = {}
+    if trainer.metrics:
+        metric_logs = trainer.logger.get_metric_viz().logs
+        metrics = {name: values[-1] for name, values in metric_logs.items() if values}
+    summary = {
+        "steps": steps.done,
+        "train_seconds": round(seconds, 1),
+        "metrics": metrics,
+        "checkpoint": str(latest_checkpoint(out)),
+        "samples": str(out / "samples.png"),
+        "loss_curves": str(out / "loss_curves.png"),
+        "tensorboard": str(out / "tensorboard"),
+        "config": config.to_dict(),
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
