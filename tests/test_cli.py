@@ -20,9 +20,20 @@ needs_fashion_mnist = pytest.mark.skipif(
     reason="needs Fashion-MNIST on disk (apt-get install dataset-fashion-mnist)",
 )
 TINY = [
-    "--hidden-size", "16", "--g-step-channels", "8", "--d-step-channels", "8",
-    "--encoding-dims", "16", "--batch-size", "16", "--metric-samples", "200", "--no-progress",
-]  # fmt: skip
+    "--hidden-size",
+    "16",
+    "--g-step-channels",
+    "8",
+    "--d-step-channels",
+    "8",
+    "--encoding-dims",
+    "16",
+    "--batch-size",
+    "16",
+    "--metric-samples",
+    "200",
+    "--no-progress",
+]
 
 
 def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -112,9 +123,20 @@ def test_resume_continues_from_the_newest_checkpoint(trained_run, tmp_path):
 @needs_fashion_mnist
 def test_resume_with_other_models_names_both_sides(trained_run):
     proc = cli(
-        "train", "--max-steps", "9", "--out", str(trained_run), "--resume", "auto",
-        *TINY[:-1], "--hidden-size", "24", "--decoder", "rows", check=False,
-    )  # fmt: skip
+        "train",
+        "--max-steps",
+        "9",
+        "--out",
+        str(trained_run),
+        "--resume",
+        "auto",
+        *TINY[:-1],
+        "--hidden-size",
+        "24",
+        "--decoder",
+        "rows",
+        check=False,
+    )
     assert proc.returncode == 2
     assert "decoder: checkpoint 'conv' vs requested 'rows'" in proc.stderr
     assert "hidden_size: checkpoint 16 vs requested 24" in proc.stderr

@@ -13,6 +13,7 @@ import dataclasses
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,10 +44,22 @@ GENERATORS = {"lstm": "lstm_generator", "dcgan": "dcgan_generator"}
 DISCRIMINATORS = {"conv": "conv_discriminator", "dcgan": "dcgan_discriminator"}
 # Fields that fix the shape of the models: a checkpoint must agree on all of them.
 MODEL_FIELDS = (
-    "image_size", "channels", "generator", "decoder", "encoding_dims", "hidden_size",
-    "num_layers", "g_step_channels", "latent_skip", "rows_per_step", "canvas_steps",
-    "discriminator", "d_step_channels", "d_layers", "d_norm",
-)  # fmt: skip
+    "image_size",
+    "channels",
+    "generator",
+    "decoder",
+    "encoding_dims",
+    "hidden_size",
+    "num_layers",
+    "g_step_channels",
+    "latent_skip",
+    "rows_per_step",
+    "canvas_steps",
+    "discriminator",
+    "d_step_channels",
+    "d_layers",
+    "d_norm",
+)
 
 
 @dataclass
@@ -348,7 +361,10 @@ def sample_grid(
 
 
 def train(
-    config: RunConfig, resume: str | Path | None = None, progress: bool | None = None
+    config: RunConfig,
+    resume: str | Path | None = None,
+    progress: bool | None = None,
+    on_trainer: Callable[[Trainer], None] | None = None,
 ) -> dict:
     """Train with TorchGAN's ``Trainer``; write checkpoints, logs, samples and metrics.
 
@@ -356,6 +372,8 @@ def train(
         config: the run.
         resume: a checkpoint to continue from (``"auto"``: the newest under ``config.out``).
         progress: show a progress bar; ``None`` shows it when stderr is a terminal.
+        on_trainer: called with the built (and, when resuming, loaded) ``Trainer`` before
+            training starts, e.g. to register more visualisers with its logger.
 
     Returns:
         A summary: steps trained, seconds, the last metrics, output paths.
@@ -389,6 +407,8 @@ def train(
         check_same_models(saved, config, f"checkpoint {str(path)!r}")
         trainer.load_model(str(path))
         steps.done = min(trainer.start_epoch * config.eval_every, config.max_steps)
+    if on_trainer is not None:
+        on_trainer(trainer)
     bar = attach_progress_bar(trainer, config.max_steps, steps.done, progress)
     start = time.perf_counter()
     trainer(steps, save_items=["run_config"])
@@ -401,14 +421,15 @@ def train(
     trainer.generator.eval()
     sample_grid(trainer.generator, out / "samples.png", n=config.sample_size, seed=config.seed)
     plot_losses(trainer.logger.get_loss_viz().logs, out / "loss_curves.png")
-    metrics = {}
+    history = {}
     if trainer.metrics:
-        metric_logs = trainer.logger.get_metric_viz().logs
-        metrics = {name: values[-1] for name, values in metric_logs.items() if values}
+        history = {k: list(v) for k, v in trainer.logger.get_metric_viz().logs.items() if v}
     summary = {
         "steps": steps.done,
         "train_seconds": round(seconds, 1),
-        "metrics": metrics,
+        "metrics": {name: values[-1] for name, values in history.items()},
+        # One entry per evaluation, at steps eval_every, 2 * eval_every, ... (this process only).
+        "metric_history": history,
         "checkpoint": str(latest_checkpoint(out)),
         "samples": str(out / "samples.png"),
         "loss_curves": str(out / "loss_curves.png"),

@@ -1,0 +1,1 @@
+"""Benchmarks: speed and sample quality of the LSTM generators beside TorchGAN's DCGAN."""

@@ -1,0 +1,153 @@
+"""Quality suite: train generators on Fashion-MNIST with TorchGAN's Trainer, measure as they go.
+
+Each run is one :class:`~torchgan_lstm.training.RunConfig` (a named variant's overrides on top
+of shared settings) and one seed, trained by :func:`torchgan_lstm.training.train`; the Frechet
+classifier distance and class coverage are computed every ``eval_every`` steps. The training
+seconds at each evaluation are measured without the evaluations themselves, so curves can be
+read against steps or against wall-clock time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import time
+from pathlib import Path
+
+import torch
+from torchgan.logging.visualize import Visualize
+
+from torchgan_lstm.training import RunConfig, train
+
+__all__ = ["VARIANTS", "StepClock", "run_quality", "summarise"]
+
+# Named model configurations. Ablations add entries here (or pass overrides on the command line).
+VARIANTS: dict[str, dict] = {
+    "dcgan": {"generator": "dcgan"},
+    "lstm-conv": {"generator": "lstm", "decoder": "conv"},
+    "lstm-rows": {"generator": "lstm", "decoder": "rows"},
+    "lstm-canvas": {"generator": "lstm", "decoder": "canvas"},
+}
+
+
+class StepClock(Visualize):
+    """Sums the time spent in training steps, leaving out TorchGAN's end-of-epoch work.
+
+    TorchGAN calls mid-epoch visualisers after each step (``lock_console=True``) and again at
+    the end of the epoch. The first step of an epoch follows the previous epoch's evaluation, so
+    its time is not measured directly: it is counted at the mean step time.
+    """
+
+    def __init__(self, writer=None):
+        self.logs, self.step = {}, 1
+        self.seconds, self.steps, self.timed = 0.0, 0, 0
+        self._last: float | None = None
+        self.at_epoch_end: list[tuple[int, float]] = []
+
+    def __call__(self, *args, lock_console: bool = False, **kwargs) -> None:
+        now = time.perf_counter()
+        if not lock_console:  # end of epoch: close the books, the next interval holds evaluation
+            self.at_epoch_end.append((self.steps, self.estimate()))
+            self._last = None
+            return
+        if self._last is not None:
+            self.seconds += now - self._last
+            self.timed += 1
+        self.steps += 1
+        self._last = now
+
+    def estimate(self) -> float:
+        """Training seconds so far, untimed first steps counted at the mean step time."""
+        mean = self.seconds / self.timed if self.timed else 0.0
+        return self.seconds + mean * (self.steps - self.timed)
+
+
+def run_one(name: str, overrides: dict, seed: int, out: Path, base: dict) -> dict:
+    """Train one variant with one seed; return its record (also written as JSON)."""
+    config = RunConfig(**{**base, **overrides, "seed": seed, "out": str(out)})
+    clock = StepClock()
+
+    def attach(trainer):
+        trainer.logger.logger_mid_epoch.append(clock)
+
+    summary = train(config, progress=False, on_trainer=attach)
+    history = summary["metric_history"]
+    evals = len(next(iter(history.values()), []))
+    record = {
+        "variant": name,
+        "seed": seed,
+        "overrides": overrides,
+        "steps": [s for s, _ in clock.at_epoch_end][:evals],
+        "seconds": [round(t, 2) for _, t in clock.at_epoch_end][:evals],
+        "fcd": history.get("FrechetClassifierDistance", []),
+        "coverage": history.get("ClassCoverage", []),
+        "imbalance": history.get("ClassImbalance", []),
+        "sec_per_step": clock.estimate() / max(clock.steps, 1),
+        "samples": str(out / "samples.png"),
+    }
+    (out / "record.json").write_text(json.dumps(record, indent=2))
+    return record
+
+
+def run_quality(
+    variants: dict[str, dict],
+    seeds: list[int],
+    base: dict,
+    out_dir: Path,
+    threads: int | None = None,
+) -> list[dict]:
+    """Train every variant with every seed, one after the other; return the records."""
+    if threads:
+        torch.set_num_threads(threads)
+    records = []
+    for name, overrides in variants.items():
+        for seed in seeds:
+            out = out_dir / name / f"seed{seed}"
+            started = time.perf_counter()
+            record = run_one(name, overrides, seed, out, base)
+            print(
+                f"[quality] {name} seed {seed}: fcd {[round(v, 1) for v in record['fcd']]} "
+                f"coverage {record['coverage']} ({time.perf_counter() - started:.0f} s)",
+                flush=True,
+            )
+            records.append(record)
+    return records
+
+
+def _mean_sd(values: list[float]) -> tuple[float, float]:
+    values = [v for v in values if math.isfinite(v)]
+    if not values:
+        return math.nan, math.nan
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def summarise(records: list[dict], collapse_coverage: int = 8) -> list[dict]:
+    """Per variant and evaluation step: mean and spread of distance and coverage over seeds.
+
+    A run counts as collapsed when its last coverage is below ``collapse_coverage`` classes, and
+    as diverged when its last distance is not finite.
+    """
+    rows = []
+    for name in dict.fromkeys(r["variant"] for r in records):
+        runs = [r for r in records if r["variant"] == name]
+        for i, step in enumerate(runs[0]["steps"]):
+            at = [r for r in runs if len(r["fcd"]) > i]
+            fcd, fcd_sd = _mean_sd([r["fcd"][i] for r in at])
+            cov, cov_sd = _mean_sd([r["coverage"][i] for r in at])
+            rows.append(
+                {
+                    "variant": name,
+                    "step": step,
+                    "seeds": len(at),
+                    "seconds": statistics.fmean(r["seconds"][i] for r in at),
+                    "fcd_mean": fcd,
+                    "fcd_sd": fcd_sd,
+                    "coverage_mean": cov,
+                    "coverage_sd": cov_sd,
+                }
+            )
+        last = [r for r in runs if r["fcd"]]
+        rows[-1]["collapsed"] = sum(r["coverage"][-1] < collapse_coverage for r in last)
+        rows[-1]["diverged"] = sum(not math.isfinite(r["fcd"][-1]) for r in last)
+    return rows

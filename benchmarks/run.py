@@ -1,0 +1,82 @@
+"""Entry point: ``python -m benchmarks.run --suite speed|quality|all``.
+
+Writes JSON and a Markdown table (and plots) into ``benchmarks/results/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def _parse_set(items: list[str]) -> dict:
+    """``key=value`` pairs -> dict, values parsed as JSON where they parse (numbers, bools)."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--set expects key=value, got {item!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the chosen suites."""
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks.run", description=__doc__.splitlines()[0]
+    )
+    p.add_argument("--suite", choices=("speed", "quality", "all"), default="speed")
+    p.add_argument("--out", type=Path, default=RESULTS)
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    q = p.add_argument_group("quality suite")
+    q.add_argument("--variants", nargs="+", default=["dcgan", "lstm-conv"])
+    q.add_argument(
+        "--variant",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "JSON"),
+        help="an extra variant, e.g. --variant wide '{\"hidden_size\": 512}'",
+    )
+    q.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    q.add_argument("--max-steps", type=int, default=4000)
+    q.add_argument("--eval-every", type=int, default=1000)
+    q.add_argument("--metric-samples", type=int, default=5000)
+    q.add_argument("--loss", default="minimax")
+    q.add_argument("--set", nargs="*", default=[], help="shared RunConfig overrides key=value")
+    q.add_argument("--name", default="quality", help="results file stem")
+    args = p.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    if args.suite in ("speed", "all"):
+        from .speed import run_speed
+
+        run_speed(args.out, threads=args.threads)
+    if args.suite in ("quality", "all"):
+        from .quality import VARIANTS, run_quality, summarise
+        from .report import write_quality_report
+
+        variants = {name: VARIANTS[name] for name in args.variants}
+        variants.update({name: json.loads(spec) for name, spec in args.variant})
+        base = {
+            "max_steps": args.max_steps,
+            "eval_every": args.eval_every,
+            "metric_samples": args.metric_samples,
+            "loss": args.loss,
+            "device": "cpu",
+            **_parse_set(args.set),
+        }
+        records = run_quality(
+            variants, args.seeds, base, args.out / "runs" / args.name, args.threads
+        )
+        write_quality_report(records, summarise(records), base, args.out, args.name)
+
+
+if __name__ == "__main__":
+    main()
