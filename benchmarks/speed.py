@@ -109,8 +109,9 @@ def run_speed(out: Path, threads: int | None = None, rounds: int = 15) -> dict:
         torch.set_num_threads(threads)
     torch.manual_seed(0)
     started = time.perf_counter()
+    cpu = platform.processor() or platform.machine()
     results: dict = {
-        "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
+        "machine": f"{cpu}, {torch.get_num_threads()} threads",
         "torch": torch.__version__,
     }
 

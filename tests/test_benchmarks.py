@@ -1,0 +1,64 @@
+"""The benchmark harness itself, on tiny budgets (the real suites run from benchmarks/run.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks.quality import StepClock, run_quality, summarise
+from benchmarks.report import write_quality_report
+from benchmarks.speed import _Pair, _round_robin
+from torchgan_lstm.data import DEBIAN_FASHION_MNIST
+
+TINY = {
+    "hidden_size": 16, "g_step_channels": 8, "d_step_channels": 8, "encoding_dims": 16,
+    "batch_size": 16, "metric_samples": 100, "max_steps": 4, "eval_every": 2, "device": "cpu",
+}  # fmt: skip
+
+
+def test_step_clock_leaves_out_end_of_epoch_work(monkeypatch):
+    now = iter([0.0, 1.0, 2.0, 3.0, 100.0, 101.0, 102.0])
+    monkeypatch.setattr("benchmarks.quality.time.perf_counter", lambda: next(now))
+    clock = StepClock()
+    clock(lock_console=True)  # step 1 at t=0 (untimed: follows set-up)
+    clock(lock_console=True)  # step 2 at t=1
+    clock(lock_console=True)  # step 3 at t=2
+    clock()  # end of epoch at t=3; evaluation runs until t=100
+    clock(lock_console=True)  # step 4 at t=100 (untimed: follows the evaluation)
+    clock(lock_console=True)  # step 5 at t=101
+    assert clock.steps == 5 and clock.timed == 3
+    assert clock.estimate() == pytest.approx(3.0 + 2 * 1.0)
+    assert clock.at_epoch_end == [(3, pytest.approx(3.0))]
+
+
+@pytest.mark.skipif(not DEBIAN_FASHION_MNIST.is_dir(), reason="needs Fashion-MNIST on disk")
+def test_quality_suite_records_curves_and_writes_report(tmp_path):
+    variants = {"dcgan": {"generator": "dcgan"}, "lstm-rows": {"decoder": "rows"}}
+    records = run_quality(variants, [0, 1], TINY, tmp_path / "runs")
+    assert len(records) == 4
+    for r in records:
+        assert r["steps"] == [2, 4] and len(r["fcd"]) == 2 and len(r["coverage"]) == 2
+        assert r["seconds"][0] < r["seconds"][1]
+    rows = summarise(records)
+    assert [(r["variant"], r["step"], r["seeds"]) for r in rows] == [
+        ("dcgan", 2, 2), ("dcgan", 4, 2), ("lstm-rows", 2, 2), ("lstm-rows", 4, 2),
+    ]  # fmt: skip
+    write_quality_report(records, rows, TINY, tmp_path, "tiny")
+    saved = json.loads((tmp_path / "tiny.json").read_text())
+    assert saved["summary"][1]["fcd_mean"] == pytest.approx(rows[1]["fcd_mean"])
+    assert "| lstm-rows | 4 | 2 |" in (tmp_path / "tiny.md").read_text()
+    for png in ("tiny_fcd_vs_steps.png", "tiny_fcd_vs_seconds.png", "tiny_dcgan_samples.png"):
+        assert (tmp_path / png).stat().st_size > 0
+
+
+def test_speed_pairs_step_like_the_trainer_and_time_round_robin():
+    pairs = {
+        "dcgan": _Pair({"generator": "dcgan", "g_step_channels": 4, "d_step_channels": 4}, 16, 8),
+        "rows": _Pair({"decoder": "rows", "hidden_size": 8, "d_step_channels": 4}, 16, 8),
+    }
+    before = [p.detach().clone() for p in pairs["rows"].g.parameters()]
+    medians = _round_robin(pairs, "step", warmup=1, rounds=3)
+    assert set(medians) == {"dcgan", "rows"} and all(t > 0 for t in medians.values())
+    after = list(pairs["rows"].g.parameters())
+    assert any(not (a == b).all() for a, b in zip(before, after, strict=True))
