@@ -141,8 +141,8 @@ def test_canvas_decoder_sums_step_updates_before_the_nonlinearity():
         out, _ = dec.lstm(dec.inputs(z))
         per_step = []
         for t in range(3):
-            base = dec.to_base(out[:, t]).view(2, dec.base_channels, *dec.base)
-            per_step.append(dec.upsample(dec.base_act(dec.base_norm(base))))
+            base = dec.to_base(out[:, t]).view(2, dec.head.base_channels, *dec.head.base)
+            per_step.append(dec.head(base))
         torch.testing.assert_close(g(z), torch.stack(per_step).sum(0), atol=1e-5, rtol=1e-5)
 
 

@@ -10,7 +10,14 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-__all__ = ["UpsampleBlock", "init_lstm_", "upsampling_plan", "upsampling_stack"]
+__all__ = [
+    "ConvHead",
+    "UpsampleBlock",
+    "base_channels",
+    "init_lstm_",
+    "upsampling_plan",
+    "upsampling_stack",
+]
 
 MIN_BASE_SIDE = 4
 
@@ -100,6 +107,47 @@ def upsampling_stack(
             blocks.append(UpsampleBlock(channels, channels // 2, size, batchnorm, nonlinearity))
             channels //= 2
     return nn.Sequential(*blocks)
+
+
+def base_channels(out_size: tuple[int, int], step_channels: int) -> int:
+    """Channels of the base map: ``step_channels`` doubled once per doubling after the first."""
+    return step_channels * 2 ** (len(upsampling_plan(out_size)) - 2)
+
+
+class ConvHead(nn.Module):
+    """From a small base feature map to the image: norm and activation, then DCGAN upsampling.
+
+    The base grid is ``upsampling_plan(out_size)[0]`` and has ``step_channels * 2**(n - 1)``
+    channels for ``n`` doublings, as in TorchGAN's ``DCGANGenerator``. The output is linear
+    (no final nonlinearity).
+
+    Args:
+        out_size: ``(height, width)`` of the image.
+        out_channels: channels of the image.
+        step_channels: channels of the last hidden block.
+        batchnorm: batch normalisation on the base map and in the hidden blocks.
+        nonlinearity: activation of the base map and the hidden blocks.
+    """
+
+    def __init__(self, out_size, out_channels, step_channels, batchnorm, nonlinearity):
+        super().__init__()
+        self.sizes = upsampling_plan(out_size)
+        self.base = self.sizes[0]
+        self.base_channels = base_channels(out_size, step_channels)
+        self.norm = nn.BatchNorm2d(self.base_channels) if batchnorm else nn.Identity()
+        self.act = nonlinearity
+        self.upsample = upsampling_stack(
+            self.sizes, self.base_channels, out_channels, batchnorm, nonlinearity
+        )
+
+    @property
+    def base_cells(self) -> int:
+        """Cells of the base grid."""
+        return self.base[0] * self.base[1]
+
+    def forward(self, fmap: torch.Tensor) -> torch.Tensor:
+        """Map ``(batch, base_channels, *base)`` to ``(batch, out_channels, *out_size)``."""
+        return self.upsample(self.act(self.norm(fmap)))
 
 
 def init_lstm_(lstm: nn.LSTM, forget_bias: float = 1.0) -> None:

@@ -21,7 +21,7 @@ import torch.nn as nn
 from torchgan.models import Generator
 
 from .._validation import check_choice, check_fraction, check_int, check_size
-from ._blocks import init_lstm_, upsampling_plan, upsampling_stack
+from ._blocks import ConvHead, base_channels, init_lstm_, upsampling_plan
 
 __all__ = ["DECODERS", "LABEL_TYPES", "LSTMGenerator"]
 
@@ -60,30 +60,24 @@ class _ConvDecoder(nn.Module):
         latent_skip,
     ):
         super().__init__()
-        self.sizes = upsampling_plan(out_size)
-        self.base = self.sizes[0]
-        steps = self.base[0] * self.base[1]
-        self.base_channels = step_channels * 2 ** (len(self.sizes) - 2)
-        self.inputs = _SequenceInput(in_features, steps, lstm_kw["input_size"])
+        base = upsampling_plan(out_size)[0]
+        channels, cells = base_channels(out_size, step_channels), base[0] * base[1]
+        self.inputs = _SequenceInput(in_features, cells, lstm_kw["input_size"])
         self.lstm = nn.LSTM(batch_first=True, **lstm_kw)
-        self.to_cell = nn.Linear(lstm_kw["hidden_size"], self.base_channels)
+        self.to_cell = nn.Linear(lstm_kw["hidden_size"], channels)
         # A direct linear path from the noise to the base map (DCGAN's first layer): the LSTM
         # then refines a map instead of being its only source.
-        self.skip = nn.Linear(in_features, self.base_channels * steps) if latent_skip else None
-        self.base_norm = nn.BatchNorm2d(self.base_channels) if batchnorm else nn.Identity()
-        self.base_act = nl
-        self.upsample = upsampling_stack(
-            self.sizes, self.base_channels, out_channels, batchnorm, nl
-        )
+        self.skip = nn.Linear(in_features, channels * cells) if latent_skip else None
+        self.head = ConvHead(out_size, out_channels, step_channels, batchnorm, nl)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         batch = z.size(0)
         out, _ = self.lstm(self.inputs(z))  # (batch, cells, hidden)
         cells = self.to_cell(out)  # (batch, cells, base_channels), cells in raster order
-        fmap = cells.transpose(1, 2).reshape(batch, self.base_channels, *self.base)
+        fmap = cells.transpose(1, 2).reshape(batch, self.head.base_channels, *self.head.base)
         if self.skip is not None:
             fmap = fmap + self.skip(z).view_as(fmap)
-        return self.upsample(self.base_act(self.base_norm(fmap)))
+        return self.head(fmap)
 
 
 class _RowsDecoder(nn.Module):
@@ -116,26 +110,19 @@ class _CanvasDecoder(nn.Module):
     ):
         super().__init__()
         self.steps = steps
-        self.sizes = upsampling_plan(out_size)
-        self.base = self.sizes[0]
-        self.base_channels = step_channels * 2 ** (len(self.sizes) - 2)
-        hidden = lstm_kw["hidden_size"]
         self.inputs = _SequenceInput(in_features, steps, lstm_kw["input_size"])
         self.lstm = nn.LSTM(batch_first=True, **lstm_kw)
-        self.to_base = nn.Linear(hidden, self.base_channels * self.base[0] * self.base[1])
-        self.base_norm = nn.BatchNorm2d(self.base_channels) if batchnorm else nn.Identity()
-        self.base_act = nl
-        self.upsample = upsampling_stack(
-            self.sizes, self.base_channels, out_channels, batchnorm, nl
-        )
+        base = upsampling_plan(out_size)[0]
+        base_size = base_channels(out_size, step_channels) * base[0] * base[1]
+        self.to_base = nn.Linear(lstm_kw["hidden_size"], base_size)
+        self.head = ConvHead(out_size, out_channels, step_channels, batchnorm, nl)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         batch = z.size(0)
         out, _ = self.lstm(self.inputs(z))  # (batch, steps, hidden)
         # All steps go through the shared decoder as one batch of batch * steps maps.
         base = self.to_base(out.reshape(batch * self.steps, -1))
-        base = base.view(batch * self.steps, self.base_channels, *self.base)
-        updates = self.upsample(self.base_act(self.base_norm(base)))
+        updates = self.head(base.view(batch * self.steps, self.head.base_channels, *self.head.base))
         return updates.view(batch, self.steps, *updates.shape[1:]).sum(dim=1)
 
 
