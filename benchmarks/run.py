@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     q = p.add_argument_group("quality suite")
-    q.add_argument("--variants", nargs="+", default=["dcgan", "lstm-conv"])
+    q.add_argument("--variants", nargs="*", default=["dcgan", "lstm-conv"])
     q.add_argument(
         "--variant",
         nargs=2,
@@ -51,6 +51,11 @@ def main(argv: list[str] | None = None) -> None:
     q.add_argument("--loss", default="minimax")
     q.add_argument("--set", nargs="*", default=[], help="shared RunConfig overrides key=value")
     q.add_argument("--name", default="quality", help="results file stem")
+    q.add_argument(
+        "--report-only",
+        action="store_true",
+        help="train nothing: rebuild the report from the runs already under --name",
+    )
     args = p.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
 

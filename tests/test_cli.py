@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from torchgan_lstm.data import DEBIAN_FASHION_MNIST
 
@@ -79,7 +80,12 @@ def test_train_leaves_grid_logs_checkpoint_and_metrics(trained_run):
         "epoch2_generator.png",
     ]
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["gan0.model", "gan1.model"]
-    assert any((out / "tensorboard").glob("events.out.tfevents.*"))
+    events = EventAccumulator(str(out / "tensorboard"))
+    events.Reload()
+    fcd = events.Scalars("Metrics/FrechetClassifierDistance")
+    assert [e.step for e in fcd] == [1, 2]  # one evaluation per TorchGAN epoch (3 steps)
+    assert fcd[-1].value == pytest.approx(summary["metrics"]["FrechetClassifierDistance"])
+    assert "Metrics/ClassCoverage" in events.Tags()["scalars"]
     grid = Image.open(out / "samples.png")
     assert grid.size == (8 * 34 + 2, 8 * 34 + 2)  # 64 images of 32 px, 2 px padding
     assert Image.open(out / "loss_curves.png").size[0] >= 600

@@ -24,7 +24,7 @@ from torchgan.trainer import Trainer
 
 from . import registry
 from ._validation import check_choice, check_int
-from .checkpoint import CheckpointError, safe_load
+from .checkpoint import CheckpointError, check_state_dict, safe_load
 from .data import build_dataset, make_dataloader
 from .losses import LOSS_FAMILIES, build_losses
 from .progress import attach_progress_bar
@@ -60,6 +60,8 @@ MODEL_FIELDS = (
     "d_layers",
     "d_norm",
 )
+# Resuming also needs the same step count per TorchGAN epoch, which the checkpoint counts in.
+RESUME_FIELDS = (*MODEL_FIELDS, "eval_every")
 
 
 @dataclass
@@ -306,15 +308,17 @@ def latest_checkpoint(out: str | Path) -> Path:
     return found[-1]
 
 
-def check_same_models(saved: dict, config: RunConfig, where: str) -> None:
-    """Refuse a checkpoint whose run configuration builds other models than ``config``.
+def check_same_models(
+    saved: dict, config: RunConfig, where: str, fields: tuple[str, ...] = MODEL_FIELDS
+) -> None:
+    """Refuse a checkpoint whose run configuration differs from ``config`` in ``fields``.
 
     Raises:
         CheckpointError: names each differing field with both values.
     """
     differ = [
         f"{k}: checkpoint {saved.get(k)!r} vs requested {getattr(config, k)!r}"
-        for k in MODEL_FIELDS
+        for k in fields
         if saved.get(k) != getattr(config, k)
     ]
     if differ:
@@ -338,8 +342,6 @@ def load_generator(path: str | Path, device: torch.device | str = "cpu"):
         )
     config = RunConfig.from_dict(checkpoint["run_config"])
     generator = build_generator(config).to(device)
-    from .checkpoint import check_state_dict
-
     check_state_dict("generator", generator, checkpoint["generator"])
     generator.load_state_dict(checkpoint["generator"])
     return generator.eval(), config
@@ -351,10 +353,9 @@ def sample_grid(
 ) -> torch.Tensor:
     """Write a PNG grid of ``n`` samples (in ``[-1, 1]``, shown as ``[0, 1]``); return them."""
     device = next(generator.parameters()).device
-    cpu_state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    inputs = generator.sampler(n, device)
-    torch.random.set_rng_state(cpu_state)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)  # the same grid for the same seed, without touching the run's RNG
+        inputs = generator.sampler(n, device)
     images = generator(*inputs).cpu()
     torchvision.utils.save_image(images, path, nrow=nrow, normalize=True, value_range=(-1, 1))
     return images
@@ -404,7 +405,7 @@ def train(
     if resume is not None:
         path = latest_checkpoint(config.out) if str(resume) == "auto" else Path(resume)
         saved = safe_load(path, map_location="cpu").get("run_config", {})
-        check_same_models(saved, config, f"checkpoint {str(path)!r}")
+        check_same_models(saved, config, f"checkpoint {str(path)!r}", RESUME_FIELDS)
         trainer.load_model(str(path))
         steps.done = min(trainer.start_epoch * config.eval_every, config.max_steps)
     if on_trainer is not None:
