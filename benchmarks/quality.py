@@ -67,11 +67,14 @@ def run_one(name: str, overrides: dict, seed: int, out: Path, base: dict) -> dic
     """Train one variant with one seed; return its record (also written as JSON)."""
     config = RunConfig(**{**base, **overrides, "seed": seed, "out": str(out)})
     clock = StepClock()
+    trainers = []
 
     def attach(trainer):
         trainer.logger.logger_mid_epoch.append(clock)
+        trainers.append(trainer)
 
     summary = train(config, progress=False, on_trainer=attach)
+    coverage = (trainers[0].metrics or {}).get("ClassCoverage")
     history = summary["metric_history"]
     evals = len(next(iter(history.values()), []))
     record = {
@@ -84,10 +87,28 @@ def run_one(name: str, overrides: dict, seed: int, out: Path, base: dict) -> dic
         "coverage": history.get("ClassCoverage", []),
         "imbalance": history.get("ClassImbalance", []),
         "sec_per_step": clock.estimate() / max(clock.steps, 1),
+        # Share of the final evaluation's samples predicted as each class.
+        "class_shares": _shares(coverage.last_histogram) if coverage is not None else None,
         "samples": str(out / "samples.png"),
     }
     (out / "record.json").write_text(json.dumps(record, indent=2))
     return record
+
+
+def _shares(histogram) -> list[float]:
+    return [round(float(v), 4) for v in histogram]
+
+
+def final_class_shares(run_dir: Path, samples: int, seed: int = 0) -> list[float]:
+    """Class shares of the newest checkpoint under ``run_dir``, for records made without them."""
+    from torchgan_lstm.metrics import ClassCoverage
+    from torchgan_lstm.training import latest_checkpoint, load_generator
+
+    generator, _ = load_generator(latest_checkpoint(run_dir))
+    metric = ClassCoverage(sample_size=samples)
+    torch.manual_seed(seed)
+    metric.metric_ops(generator, "cpu")
+    return _shares(metric.last_histogram)
 
 
 def run_quality(
@@ -148,6 +169,9 @@ def summarise(records: list[dict], collapse_coverage: int = 8) -> list[dict]:
                 }
             )
         last = [r for r in runs if r["fcd"]]
+        shares = [min(r["class_shares"]) for r in last if r.get("class_shares")]
+        if shares:  # the rarest class's share of the final samples, worst seed
+            rows[-1]["min_class_share"] = min(shares)
         rows[-1]["collapsed"] = sum(r["coverage"][-1] < collapse_coverage for r in last)
         rows[-1]["diverged"] = sum(not math.isfinite(r["fcd"][-1]) for r in last)
     return rows

@@ -68,6 +68,7 @@ def write_quality_report(records: list[dict], rows: list[dict], base: dict, out:
         "fcd_sd",
         "coverage_mean",
         "coverage_sd",
+        "min_class_share",
         "collapsed",
         "diverged",
     ]
@@ -75,6 +76,7 @@ def write_quality_report(records: list[dict], rows: list[dict], base: dict, out:
     (out / f"{name}.md").write_text(
         f"# {name}\n\nSettings: {settings}\n\n"
         "Mean and standard deviation over seeds; seconds exclude the evaluations. "
+        "`min_class_share`: the rarest class's share of the final samples, worst seed. "
         "`collapsed`: runs whose last coverage is under 8 classes.\n\n"
         + markdown_table(rows, columns)
     )

@@ -40,6 +40,7 @@ def test_quality_suite_records_curves_and_writes_report(tmp_path):
     for r in records:
         assert r["steps"] == [2, 4] and len(r["fcd"]) == 2 and len(r["coverage"]) == 2
         assert r["seconds"][0] < r["seconds"][1]
+        assert len(r["class_shares"]) == 10 and sum(r["class_shares"]) == pytest.approx(1, abs=1e-3)
     rows = summarise(records)
     assert [(r["variant"], r["step"], r["seeds"]) for r in rows] == [
         ("dcgan", 2, 2), ("dcgan", 4, 2), ("lstm-rows", 2, 2), ("lstm-rows", 4, 2),
@@ -48,6 +49,7 @@ def test_quality_suite_records_curves_and_writes_report(tmp_path):
     saved = json.loads((tmp_path / "tiny.json").read_text())
     assert saved["summary"][1]["fcd_mean"] == pytest.approx(rows[1]["fcd_mean"])
     assert "| lstm-rows | 4 | 2 |" in (tmp_path / "tiny.md").read_text()
+    assert rows[-1]["min_class_share"] == min(min(r["class_shares"]) for r in records[2:])
     for png in ("tiny_fcd_vs_steps.png", "tiny_fcd_vs_seconds.png", "tiny_dcgan_samples.png"):
         assert (tmp_path / png).stat().st_size > 0
 
