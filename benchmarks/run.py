@@ -77,10 +77,32 @@ def main(argv: list[str] | None = None) -> None:
             "device": "cpu",
             **_parse_set(args.set),
         }
-        records = run_quality(
-            variants, args.seeds, base, args.out / "runs" / args.name, args.threads
-        )
+        runs = args.out / "runs" / args.name
+        if args.report_only:  # e.g. after several processes trained parts of one comparison
+            records = _load_records(runs, variants, base["metric_samples"])
+        else:
+            records = run_quality(variants, args.seeds, base, runs, args.threads)
         write_quality_report(records, summarise(records), base, args.out, args.name)
+
+
+def _load_records(runs: Path, variants: dict, metric_samples: int) -> list[dict]:
+    """The records already under ``runs``, in variant then seed order.
+
+    Records made before class shares were recorded get them from their run's final checkpoint,
+    unless a checkpoint was written after the record (then it is not the run's final one).
+    """
+    from .quality import final_class_shares
+
+    records = []
+    for path in sorted(runs.glob("*/seed*/record.json")):
+        record = json.loads(path.read_text())
+        checkpoints = list((path.parent / "checkpoints").glob("gan*.model"))
+        final = checkpoints and max(c.stat().st_mtime for c in checkpoints) <= path.stat().st_mtime
+        if not record.get("class_shares") and final:
+            record["class_shares"] = final_class_shares(path.parent, metric_samples)
+        records.append(record)
+    order = {name: i for i, name in enumerate(variants)}
+    return sorted(records, key=lambda r: (order.get(r["variant"], len(order)), r["seed"]))
 
 
 if __name__ == "__main__":
