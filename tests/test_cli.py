@@ -205,3 +205,32 @@ def test_sample_of_a_missing_checkpoint_is_a_clear_error(tmp_path):
     proc = cli("sample", str(tmp_path / "nope.model"), check=False)
     assert proc.returncode == 2
     assert "does not exist" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@needs_fashion_mnist
+def test_time_budget_stops_after_an_evaluated_checkpoint_and_ema_is_sampled(tmp_path):
+    from torchgan_lstm.checkpoint import safe_load
+    from torchgan_lstm.training import latest_checkpoint, load_generator
+
+    out = tmp_path / "budget"
+    args = ["--eval-every", "3", "--ema-decay", "0.9", "--amp", "--out", str(out), *TINY]
+    cli("train", "--max-steps", "3", *args)
+    # Resumed with a budget the first step spends: that epoch ends there, checkpointed and
+    # evaluated, and the run stops.
+    cli("train", "--max-steps", "40", "--max-seconds", "1e-9", "--resume", "auto", *args)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["steps"] == 4 and summary["stopped_by"] == "max_seconds"
+    assert len(summary["metric_history"]["FrechetClassifierDistance"]) == 1
+    checkpoint = latest_checkpoint(out)
+    saved = safe_load(checkpoint)
+    assert saved["generator_ema"]["n_averaged"] == 4 and saved["run_config"]["amp"] is True
+    generator, config = load_generator(checkpoint)
+    assert config.ema_decay == 0.9
+    state = generator.state_dict()
+    for name, value in state.items():  # sampling uses the average, not the live weights
+        torch.testing.assert_close(value, saved["generator_ema"]["module." + name])
+    assert any(
+        not torch.equal(value, saved["generator"][name])
+        for name, value in state.items()
+        if value.is_floating_point()
+    )

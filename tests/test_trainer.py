@@ -20,6 +20,7 @@ LOSSES = {
     "wgan-gp-spectral": ("wgan-gp", "spectral"),
     "least-squares": ("lsgan", "none"),
     "feature-matching": ("feature-matching", "none"),
+    "hinge-spectral": ("hinge", "spectral"),
 }
 
 

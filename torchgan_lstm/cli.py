@@ -79,6 +79,27 @@ def _add_train_arguments(p: argparse.ArgumentParser) -> None:
         help="steps between checkpoints, sample grids and metrics",
     )
     opt.add_argument("--seed", type=int, default=d.seed)
+    opt.add_argument(
+        "--max-seconds",
+        type=float,
+        help="also stop once this many seconds were spent in training steps (this process)",
+    )
+    opt.add_argument(
+        "--ema-decay",
+        type=float,
+        default=d.ema_decay,
+        help="keep an exponential moving average of the generator with this decay (e.g. "
+        "0.999) for samples, metrics and checkpoints; 0: none",
+    )
+
+    speed = p.add_argument_group("speed")
+    speed.add_argument("--amp", action="store_true", help="bf16 autocast (best on CUDA)")
+    speed.add_argument(
+        "--compile", action="store_true", help="torch.compile both models (not with wgan-gp)"
+    )
+    speed.add_argument(
+        "--channels-last", action="store_true", help="NHWC memory format for the convolutions"
+    )
 
     run = p.add_argument_group("run")
     run.add_argument("--device", choices=("auto", "cpu", "cuda"), default=d.device)

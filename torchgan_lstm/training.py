@@ -9,6 +9,7 @@ checkpoint, a sample grid and the metrics every ``eval_every`` steps.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -24,13 +25,16 @@ from torchgan.trainer import Trainer
 
 from . import registry
 from ._validation import check_choice, check_int
+from .acceleration import accelerate
 from .checkpoint import CheckpointError, check_state_dict, safe_load
 from .data import build_dataset, make_dataloader
-from .losses import LOSS_FAMILIES, build_losses
+from .ema import EMATrainer, GeneratorEMA
+from .losses import DOUBLE_BACKWARD_LOSSES, LOSS_FAMILIES, build_losses
 from .progress import attach_progress_bar
 
 __all__ = [
     "GENERATORS",
+    "BudgetSpent",
     "RunConfig",
     "StepLoader",
     "build_generator",
@@ -106,6 +110,14 @@ class RunConfig:
     device: str = "auto"
     out: str = "runs/train"
     sample_size: int = 64
+    # Exponential moving average of the generator for samples, metrics and checkpoints (0: off).
+    ema_decay: float = 0.0
+    # Speed switches (torchgan_lstm.acceleration); they do not change the models' weights.
+    amp: bool = False
+    compile: bool = False
+    channels_last: bool = False
+    # Stop once this many seconds have been spent in training steps (evaluations not counted).
+    max_seconds: float | None = None
 
     def validate(self) -> RunConfig:
         """Check the fields that no model constructor checks; return ``self``.
@@ -131,6 +143,15 @@ class RunConfig:
         for name in ("g_lr", "d_lr"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1) (0: no averaging), got {self.ema_decay}")
+        if self.max_seconds is not None and not self.max_seconds > 0:
+            raise ValueError(f"max_seconds must be > 0, got {self.max_seconds}")
+        if self.compile and self.loss in DOUBLE_BACKWARD_LOSSES:
+            raise ValueError(
+                f"compile=True cannot train loss={self.loss!r}: its gradient penalty needs a "
+                "double backward, which torch.compile does not support; drop compile"
+            )
         for cls, args in (generator_spec(self), discriminator_spec(self)):
             cls(**args)  # the models' own checks, before any data is read
         return self
@@ -211,25 +232,41 @@ def build_generator(config: RunConfig) -> torch.nn.Module:
     return cls(**args)
 
 
+class BudgetSpent(Exception):
+    """Raised by :class:`StepLoader` to end TorchGAN's epoch loop once ``max_seconds`` is spent."""
+
+
 class StepLoader:
     """Presents a ``DataLoader`` to TorchGAN's ``Trainer`` as epochs of ``steps_per_epoch`` steps.
 
     The underlying loader is cycled (a new shuffle each pass), and the run stops after
-    ``total_steps``: the last epoch may be shorter.
+    ``total_steps``: the last epoch may be shorter. With ``max_seconds``, the epoch in which the
+    time spent in training steps passes the budget ends early (so TorchGAN still checkpoints
+    and evaluates it), and the next epoch raises :class:`BudgetSpent`.
 
     Args:
         loader: the real ``DataLoader``.
         steps_per_epoch: steps between TorchGAN's end-of-epoch work (checkpoint, samples, metrics).
         total_steps: steps in the whole run.
         done: steps already trained (when resuming).
+        max_seconds: training-time budget of this process, or ``None``.
     """
 
-    def __init__(self, loader, steps_per_epoch: int, total_steps: int, done: int = 0):
+    def __init__(
+        self,
+        loader,
+        steps_per_epoch: int,
+        total_steps: int,
+        done: int = 0,
+        max_seconds: float | None = None,
+    ):
         self.loader = loader
         self.batch_size = loader.batch_size  # read by Trainer.__call__
         self.steps_per_epoch = steps_per_epoch
         self.total_steps = total_steps
         self.done = done
+        self.max_seconds = max_seconds
+        self.seconds = 0.0  # spent in training steps (between this loader's yields)
         self._batches = None
 
     @property
@@ -237,10 +274,17 @@ class StepLoader:
         """Number of TorchGAN epochs the run needs in all."""
         return math.ceil(self.total_steps / self.steps_per_epoch)
 
+    @property
+    def out_of_time(self) -> bool:
+        """Whether the ``max_seconds`` budget is spent."""
+        return self.max_seconds is not None and self.seconds >= self.max_seconds
+
     def __len__(self) -> int:
-        return min(self.steps_per_epoch, self.total_steps - self.done)
+        return max(min(self.steps_per_epoch, self.total_steps - self.done), 0)
 
     def __iter__(self):
+        if self.out_of_time:
+            raise BudgetSpent(f"max_seconds={self.max_seconds} spent after {self.done} steps")
         for _ in range(len(self)):
             try:
                 batch = next(self._batches)
@@ -248,7 +292,11 @@ class StepLoader:
                 self._batches = iter(self.loader)
                 batch = next(self._batches)
             self.done += 1
-            yield batch
+            started = time.perf_counter()
+            yield batch  # the Trainer runs the step here
+            self.seconds += time.perf_counter() - started
+            if self.out_of_time:
+                return
 
 
 def _metrics(config: RunConfig, device: torch.device) -> list:
@@ -268,7 +316,8 @@ def build_trainer(config: RunConfig, device: torch.device, epochs: int) -> Train
     """A TorchGAN ``Trainer`` for ``config`` with outputs under ``config.out``.
 
     Layout: ``checkpoints/gan{k}.model`` (the last 3), ``images/epoch{n}_generator.png``,
-    ``tensorboard/``.
+    ``tensorboard/``. With ``config.ema_decay > 0`` it is an :class:`EMATrainer`; the speed
+    switches (``amp``, ``compile``, ``channels_last``) are applied to both models.
     """
     out = Path(config.out)
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
@@ -279,7 +328,8 @@ def build_trainer(config: RunConfig, device: torch.device, epochs: int) -> Train
     ):
         optimizer = {"name": Adam, "args": {"lr": lr, "betas": tuple(config.betas)}}
         models[name] = {"name": cls, "args": args, "optimizer": optimizer}
-    return Trainer(
+    ema = {"ema_decay": config.ema_decay} if config.ema_decay > 0 else {}
+    trainer = (EMATrainer if ema else Trainer)(
         models,
         build_losses(config.loss),
         metrics_list=_metrics(config, device) or None,
@@ -293,7 +343,16 @@ def build_trainer(config: RunConfig, device: torch.device, epochs: int) -> Train
         log_dir=str(out / "tensorboard"),
         nrow=8,
         run_config=config.to_dict(),
+        **ema,
     )
+    for name in trainer.model_names:  # after the EMA copy: the average stays plain float32
+        accelerate(getattr(trainer, name), device, config.amp, config.compile, config.channels_last)
+    return trainer
+
+
+def sampling_generator(trainer: Trainer) -> torch.nn.Module:
+    """The generator that samples are drawn from: the average when the run keeps one."""
+    return trainer.ema.module if isinstance(trainer, EMATrainer) else trainer.generator
 
 
 def latest_checkpoint(out: str | Path) -> Path:
@@ -329,7 +388,7 @@ def load_generator(path: str | Path, device: torch.device | str = "cpu"):
     """Rebuild a run's generator from a checkpoint written by :func:`train`.
 
     Returns:
-        ``(generator in eval mode, RunConfig)``.
+        ``(generator in eval mode, RunConfig)``; the averaged generator when the run kept one.
 
     Raises:
         CheckpointError: unreadable or unsafe file, no run configuration inside, or weights
@@ -344,6 +403,10 @@ def load_generator(path: str | Path, device: torch.device | str = "cpu"):
     generator = build_generator(config).to(device)
     check_state_dict("generator", generator, checkpoint["generator"])
     generator.load_state_dict(checkpoint["generator"])
+    if "generator_ema" in checkpoint:  # the run kept an average: sample from it
+        average = GeneratorEMA(generator, config.ema_decay)
+        average.load_state_dict(checkpoint["generator_ema"])
+        generator = average.module
     return generator.eval(), config
 
 
@@ -400,7 +463,7 @@ def train(
     loader = make_dataloader(dataset, config.batch_size, shuffle=True, seed=config.seed)
     if config.epochs is not None:
         config.max_steps = config.epochs * len(loader)
-    steps = StepLoader(loader, config.eval_every, config.max_steps)
+    steps = StepLoader(loader, config.eval_every, config.max_steps, max_seconds=config.max_seconds)
     trainer = build_trainer(config, device, steps.epochs)
     if resume is not None:
         path = latest_checkpoint(config.out) if str(resume) == "auto" else Path(resume)
@@ -412,15 +475,16 @@ def train(
         on_trainer(trainer)
     bar = attach_progress_bar(trainer, config.max_steps, steps.done, progress)
     start = time.perf_counter()
-    trainer(steps, save_items=["run_config"])
+    with contextlib.suppress(BudgetSpent):  # max_seconds: the last epoch was already evaluated
+        trainer(steps, save_items=["run_config"])
     seconds = time.perf_counter() - start
     if bar is not None:
         bar.close()
     trainer.logger.close()
 
     out = Path(config.out)
-    trainer.generator.eval()
-    sample_grid(trainer.generator, out / "samples.png", n=config.sample_size, seed=config.seed)
+    generator = sampling_generator(trainer).eval()
+    sample_grid(generator, out / "samples.png", n=config.sample_size, seed=config.seed)
     plot_losses(trainer.logger.get_loss_viz().logs, out / "loss_curves.png")
     history = {}
     if trainer.metrics:
@@ -428,6 +492,8 @@ def train(
     summary = {
         "steps": steps.done,
         "train_seconds": round(seconds, 1),
+        "step_seconds": round(steps.seconds, 1),
+        "stopped_by": "max_seconds" if steps.out_of_time else "max_steps",
         "metrics": {name: values[-1] for name, values in history.items()},
         # One entry per evaluation, at steps eval_every, 2 * eval_every, ... (this process only).
         "metric_history": history,
