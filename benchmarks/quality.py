@@ -117,23 +117,75 @@ def run_quality(
     base: dict,
     out_dir: Path,
     threads: int | None = None,
+    jobs: int = 1,
+    deadline: float | None = None,
 ) -> list[dict]:
-    """Train every variant with every seed, one after the other; return the records."""
+    """Train every variant with every seed; return the records of the runs that finished.
+
+    Args:
+        variants: name -> RunConfig overrides.
+        seeds: seeds per variant.
+        base: shared RunConfig fields.
+        out_dir: one folder per run, ``<variant>/seed<k>``.
+        threads: torch CPU threads per process.
+        jobs: runs at a time, each in its own process (e.g. several runs sharing one GPU);
+            with more than one, runs start seed by seed (every variant's seed 0 first), so a
+            cut-short pool still compares every variant.
+        deadline: seconds after which no further run is started (``jobs > 1`` only).
+    """
     if threads:
         torch.set_num_threads(threads)
+    if jobs > 1:
+        return _run_pool(variants, seeds, base, out_dir, threads or 1, jobs, deadline)
     records = []
     for name, overrides in variants.items():
         for seed in seeds:
-            out = out_dir / name / f"seed{seed}"
-            started = time.perf_counter()
-            record = run_one(name, overrides, seed, out, base)
-            print(
-                f"[quality] {name} seed {seed}: fcd {[round(v, 1) for v in record['fcd']]} "
-                f"coverage {record['coverage']} ({time.perf_counter() - started:.0f} s)",
-                flush=True,
-            )
-            records.append(record)
+            records.append(_run_logged(name, overrides, seed, out_dir, base))
     return records
+
+
+def _run_logged(name: str, overrides: dict, seed: int, out_dir: Path, base: dict) -> dict:
+    started = time.perf_counter()
+    record = run_one(name, overrides, seed, out_dir / name / f"seed{seed}", base)
+    print(
+        f"[quality] {name} seed {seed}: fcd {[round(v, 1) for v in record['fcd']]} "
+        f"coverage {record['coverage']} ({time.perf_counter() - started:.0f} s)",
+        flush=True,
+    )
+    return record
+
+
+def _pool_worker(threads: int, name: str, overrides: dict, seed: int, out_dir: Path, base: dict):
+    torch.set_num_threads(threads)
+    try:
+        return _run_logged(name, overrides, seed, out_dir, base)
+    except Exception as err:  # one failed run must not lose the others; it is reported
+        print(f"[quality] {name} seed {seed} FAILED: {type(err).__name__}: {err}", flush=True)
+        return None
+
+
+def _run_pool(variants, seeds, base, out_dir, threads, jobs, deadline) -> list[dict]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    started = time.perf_counter()
+    order = [(name, seed) for seed in seeds for name in variants]
+    context = multiprocessing.get_context("spawn")  # CUDA cannot be forked
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        pending = {}
+        for name, seed in order:
+            pending[name, seed] = pool.submit(
+                _pool_worker, threads, name, variants[name], seed, out_dir, base
+            )
+        records = {}
+        for key, future in pending.items():
+            late = deadline is not None and time.perf_counter() - started > deadline
+            if late and future.cancel():  # not started yet: leave it; running ones finish
+                continue
+            result = future.result()
+            if result is not None:
+                records[key] = result
+    return [records[name, seed] for name in variants for seed in seeds if (name, seed) in records]
 
 
 def _mean_sd(values: list[float]) -> tuple[float, float]:

@@ -34,6 +34,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--suite", choices=("speed", "quality", "all"), default="speed")
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    s = p.add_argument_group("speed suite")
+    s.add_argument(
+        "--modes",
+        nargs="+",
+        default=["fp32"],
+        help="speed modes (fp32 amp channels-last "
+        "amp+channels-last amp+compile), timed side by side",
+    )
+    s.add_argument("--rounds", type=int, default=15, help="timed rounds per measurement")
     q = p.add_argument_group("quality suite")
     q.add_argument("--variants", nargs="*", default=["dcgan", "lstm-conv"])
     q.add_argument(
@@ -50,7 +60,17 @@ def main(argv: list[str] | None = None) -> None:
     q.add_argument("--metric-samples", type=int, default=5000)
     q.add_argument("--loss", default="minimax")
     q.add_argument("--set", nargs="*", default=[], help="shared RunConfig overrides key=value")
-    q.add_argument("--name", default="quality", help="results file stem")
+    q.add_argument("--name", default=None, help="results file stem (default: the suite's name)")
+    q.add_argument(
+        "--max-seconds",
+        type=float,
+        default=None,
+        help="equal wall-clock budgets: each run stops once it spent this many seconds training",
+    )
+    q.add_argument("--jobs", type=int, default=1, help="runs at a time, one process each")
+    q.add_argument(
+        "--deadline", type=float, default=None, help="with --jobs: start no run after this many s"
+    )
     q.add_argument(
         "--report-only",
         action="store_true",
@@ -62,7 +82,14 @@ def main(argv: list[str] | None = None) -> None:
     if args.suite in ("speed", "all"):
         from .speed import run_speed
 
-        run_speed(args.out, threads=args.threads)
+        run_speed(
+            args.out,
+            threads=args.threads,
+            rounds=args.rounds,
+            device=args.device,
+            modes=args.modes,
+            name=args.name or "speed",
+        )
     if args.suite in ("quality", "all"):
         from .quality import VARIANTS, run_quality, summarise
         from .report import write_quality_report
@@ -74,15 +101,19 @@ def main(argv: list[str] | None = None) -> None:
             "eval_every": args.eval_every,
             "metric_samples": args.metric_samples,
             "loss": args.loss,
-            "device": "cpu",
+            "device": args.device,
+            "max_seconds": args.max_seconds,
             **_parse_set(args.set),
         }
-        runs = args.out / "runs" / args.name
+        name = args.name or "quality"
+        runs = args.out / "runs" / name
         if args.report_only:  # e.g. after several processes trained parts of one comparison
             records = _load_records(runs, variants, base["metric_samples"])
         else:
-            records = run_quality(variants, args.seeds, base, runs, args.threads)
-        write_quality_report(records, summarise(records), base, args.out, args.name)
+            records = run_quality(
+                variants, args.seeds, base, runs, args.threads, args.jobs, args.deadline
+            )
+        write_quality_report(records, summarise(records), base, args.out, name)
 
 
 def _load_records(runs: Path, variants: dict, metric_samples: int) -> list[dict]:

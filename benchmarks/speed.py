@@ -21,11 +21,12 @@ from pathlib import Path
 import torch
 from torchgan.losses import MinimaxDiscriminatorLoss, MinimaxGeneratorLoss
 
+from torchgan_lstm.acceleration import accelerate
 from torchgan_lstm.training import RunConfig, discriminator_spec, generator_spec
 
 from .report import markdown_table
 
-__all__ = ["GENERATORS", "run_speed"]
+__all__ = ["GENERATORS", "MODES", "run_speed"]
 
 # name -> RunConfig overrides; widths are the command line's defaults for every model.
 GENERATORS = {
@@ -35,38 +36,65 @@ GENERATORS = {
     "lstm-canvas": {"decoder": "canvas"},
 }
 
+# name -> switches of torchgan_lstm.acceleration.accelerate (--amp, --compile, --channels-last).
+MODES = {
+    "fp32": {},
+    "amp": {"amp": True},
+    "channels-last": {"channels_last": True},
+    "amp+channels-last": {"amp": True, "channels_last": True},
+    "amp+compile": {"amp": True, "compile": True},
+}
+
 
 class _Pair:
     """A generator/discriminator pair with optimizers, stepping as TorchGAN's Trainer does."""
 
-    def __init__(self, overrides: dict, image_size: int, batch: int):
+    def __init__(
+        self,
+        overrides: dict,
+        image_size: int,
+        batch: int,
+        device: str = "cpu",
+        switches: dict | None = None,
+    ):
         config = RunConfig(**{**overrides, "image_size": image_size, "channels": 1})
         g_cls, g_args = generator_spec(config)
         d_cls, d_args = discriminator_spec(config)
-        self.g, self.d = g_cls(**g_args), d_cls(**d_args)
+        self.device = torch.device(device)
+        self.g, self.d = g_cls(**g_args).to(self.device), d_cls(**d_args).to(self.device)
+        for model in (self.g, self.d):
+            accelerate(model, self.device, **(switches or {}))
         adam = {"lr": 2e-4, "betas": (0.5, 0.999)}
         self.opt_g = torch.optim.Adam(self.g.parameters(), **adam)
         self.opt_d = torch.optim.Adam(self.d.parameters(), **adam)
         self.g_loss, self.d_loss = MinimaxGeneratorLoss(), MinimaxDiscriminatorLoss()
-        self.real = torch.rand(batch, 1, image_size, image_size) * 2 - 1
+        self.real = torch.rand(batch, 1, image_size, image_size, device=self.device) * 2 - 1
         self.batch = batch
 
+    def _sync(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
     def step(self) -> float:
+        self._sync()
         start = time.perf_counter()
-        self.d_loss.train_ops(self.g, self.d, self.opt_d, self.real, "cpu")
-        self.g_loss.train_ops(self.g, self.d, self.opt_g, "cpu", self.batch)
+        self.d_loss.train_ops(self.g, self.d, self.opt_d, self.real, self.device)
+        self.g_loss.train_ops(self.g, self.d, self.opt_g, self.device, self.batch)
+        self._sync()
         return time.perf_counter() - start
 
     @torch.no_grad()
     def sample(self) -> float:
         self.g.eval()
-        inputs = self.g.sampler(self.batch, "cpu")
+        inputs = self.g.sampler(self.batch, self.device)
+        self._sync()
         start = time.perf_counter()
         self.g(*inputs)
+        self._sync()
         return time.perf_counter() - start
 
 
-def _round_robin(pairs: dict[str, _Pair], fn: str, warmup: int, rounds: int) -> dict[str, float]:
+def _round_robin(pairs: dict, fn: str, warmup: int, rounds: int) -> dict:
     """Median seconds of ``pair.<fn>()`` per pair, interleaving the pairs round by round."""
     for pair in pairs.values():
         for _ in range(warmup):
@@ -76,6 +104,17 @@ def _round_robin(pairs: dict[str, _Pair], fn: str, warmup: int, rounds: int) -> 
         for name, pair in pairs.items():
             times[name].append(getattr(pair, fn)())
     return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def _peak_cuda_mb(overrides: dict, image_size: int, batch: int, switches: dict) -> float:
+    """Peak CUDA memory allocated while building this pair and training it 3 steps, in MiB."""
+    torch.cuda.empty_cache()
+    torch.cuda.reset_peak_memory_stats()
+    base = torch.cuda.memory_allocated()
+    pair = _Pair(overrides, image_size, batch, "cuda", switches)
+    for _ in range(3):
+        pair.step()
+    return (torch.cuda.max_memory_allocated() - base) / 2**20
 
 
 def _peak_rss_mb(overrides: dict, image_size: int, batch: int) -> float:
@@ -112,63 +151,106 @@ def _status_kib(field: str) -> int:
     raise KeyError(field)
 
 
-def run_speed(out: Path, threads: int | None = None, rounds: int = 15) -> dict:
-    """Run the speed suite and write ``speed.json`` and ``speed.md`` into ``out``."""
+def run_speed(
+    out: Path,
+    threads: int | None = None,
+    rounds: int = 15,
+    device: str = "cpu",
+    modes: list[str] | None = None,
+    name: str = "speed",
+) -> dict:
+    """Run the speed suite and write ``<name>.json`` and ``<name>.md`` into ``out``.
+
+    Args:
+        out: results folder.
+        threads: torch CPU threads (default: torch's).
+        rounds: timed rounds per measurement.
+        device: ``"cpu"`` or ``"cuda"``.
+        modes: names from :data:`MODES` (default: fp32 only); each mode's pairs are timed in
+            the same round-robin, and each step time is also given as a ratio to DCGAN in the
+            same mode and to DCGAN in fp32.
+        name: results file stem.
+    """
     if threads:
         torch.set_num_threads(threads)
+    modes = modes or ["fp32"]
     torch.manual_seed(0)
     started = time.perf_counter()
-    cpu = platform.processor() or platform.machine()
-    results: dict = {
-        "machine": f"{cpu}, {torch.get_num_threads()} threads",
-        "torch": torch.__version__,
-    }
+    if device == "cuda":
+        machine = f"{torch.cuda.get_device_name()}, CUDA {torch.version.cuda}"
+        if torch.backends.cudnn.is_available():
+            machine += f", cuDNN {torch.backends.cudnn.version()}"
+    else:
+        machine = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    results: dict = {"machine": machine, "torch": torch.__version__, "device": device}
 
-    pairs = {name: _Pair(o, 32, 64) for name, o in GENERATORS.items()}
+    def make(size: int, batch: int, which=modes) -> dict[tuple[str, str], _Pair]:
+        return {
+            (g, m): _Pair(GENERATORS[g], size, batch, device, MODES[m])
+            for m in which
+            for g in GENERATORS
+        }
+
+    pairs = make(32, 64)
     step = _round_robin(pairs, "step", warmup=3, rounds=rounds)
-    sample_pairs = {name: _Pair(o, 32, 256) for name, o in GENERATORS.items()}
+    sample_pairs = make(32, 256)
     sample = _round_robin(sample_pairs, "sample", warmup=2, rounds=rounds)
     main = []
-    for name, overrides in GENERATORS.items():
-        main.append({
-            "generator": name,
-            "params_G": sum(p.numel() for p in pairs[name].g.parameters()),
-            "step_ms": 1000 * step[name],
-            "step_vs_dcgan": step[name] / step["dcgan"],
-            "train_img_per_s": 64 / step[name],
-            "sample_img_per_s": 256 / sample[name],
-            "sample_vs_dcgan": sample[name] / sample["dcgan"],
-            "peak_mem_mb": _peak_rss_mb(overrides, 32, 64),
+    for g, m in pairs:
+        row = {"generator": g, "mode": m} if len(modes) > 1 else {"generator": g}
+        base = ("dcgan", m)
+        row.update({
+            "params_G": sum(p.numel() for p in pairs[g, m].g.parameters()),
+            "step_ms": 1000 * step[g, m],
+            "step_vs_dcgan": step[g, m] / step[base],
+            "train_img_per_s": 64 / step[g, m],
+            "sample_img_per_s": 256 / sample[g, m],
+            "sample_vs_dcgan": sample[g, m] / sample[base],
         })  # fmt: skip
+        if len(modes) > 1:
+            row["step_vs_dcgan_fp32"] = step[g, m] / step.get(("dcgan", "fp32"), float("nan"))
+        if device == "cuda":
+            row["peak_cuda_mb"] = _peak_cuda_mb(GENERATORS[g], 32, 64, MODES[m])
+        else:
+            row["peak_mem_mb"] = _peak_rss_mb(GENERATORS[g], 32, 64)
+        main.append(row)
     results["main"] = main
+    del pairs, sample_pairs
 
     scaling = []
+    plain = [m for m in modes if "compile" not in m][:2]  # recompiling per shape costs minutes
     for axis, settings in (("image_size", [(16, 64), (32, 64), (64, 64)]),
                            ("batch", [(32, 16), (32, 64), (32, 256)])):  # fmt: skip
         for size, batch in settings:
-            pairs = {name: _Pair(o, size, batch) for name, o in GENERATORS.items()}
+            pairs = make(size, batch, plain)
             t = _round_robin(pairs, "step", warmup=2, rounds=max(5, rounds // 3))
-            for name in GENERATORS:
+            for g, m in pairs:
                 scaling.append({
-                    "axis": axis, "image_size": size, "batch": batch, "generator": name,
-                    "step_ms": 1000 * t[name], "step_vs_dcgan": t[name] / t["dcgan"],
+                    "axis": axis, "image_size": size, "batch": batch, "generator": g,
+                    **({"mode": m} if len(plain) > 1 else {}),
+                    "step_ms": 1000 * t[g, m], "step_vs_dcgan": t[g, m] / t["dcgan", m],
                 })  # fmt: skip
     results["scaling"] = scaling
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["max_rss_this_process_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     out.mkdir(parents=True, exist_ok=True)
-    (out / "speed.json").write_text(json.dumps(results, indent=2))
+    (out / f"{name}.json").write_text(json.dumps(results, indent=2))
+    memory = (
+        "peak_cuda_mb: peak CUDA memory allocated while building the pair and training 3 steps"
+        if device == "cuda"
+        else "peak_mem_mb: peak resident memory of building the pair and training 3 steps, "
+        "above the process's size after imports"
+    )
     md = [
-        "# speed\n",
+        f"# {name}\n",
         f"{results['machine']}, torch {results['torch']}; batch 64, 32x32x1, minimax, same "
         f"ConvDiscriminator; medians of {rounds} interleaved steps after warm-up; ratios to DCGAN "
-        "from the same run. peak_mem_mb: peak resident memory of building the pair and training "
-        f"3 steps, above the process's size after imports. Suite time {results['seconds']} s.\n",
+        f"from the same run. {memory}. Suite time {results['seconds']} s.\n",
         markdown_table(main, list(main[0])),
         "\n## Scaling (step time, ms, and ratio to DCGAN)\n",
         markdown_table(scaling, list(scaling[0])),
     ]
-    (out / "speed.md").write_text("\n".join(md))
+    (out / f"{name}.md").write_text("\n".join(md))
     print("\n".join(md))
     return results

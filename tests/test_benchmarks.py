@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from benchmarks.quality import StepClock, run_quality, summarise
 from benchmarks.report import write_quality_report
@@ -64,3 +65,21 @@ def test_speed_pairs_step_like_the_trainer_and_time_round_robin():
     assert set(medians) == {"dcgan", "rows"} and all(t > 0 for t in medians.values())
     after = list(pairs["rows"].g.parameters())
     assert any(not (a == b).all() for a, b in zip(before, after, strict=True))
+
+
+@pytest.mark.skipif(not DEBIAN_FASHION_MNIST.is_dir(), reason="needs Fashion-MNIST on disk")
+def test_quality_pool_trains_runs_in_separate_processes(tmp_path):
+    variants = {"dcgan": {"generator": "dcgan"}, "lstm-conv": {"decoder": "conv"}}
+    records = run_quality(variants, [3], {**TINY, "max_steps": 2}, tmp_path / "runs", jobs=2)
+    assert [(r["variant"], r["seed"]) for r in records] == [("dcgan", 3), ("lstm-conv", 3)]
+    assert all(len(r["fcd"]) == 1 for r in records)
+    assert (tmp_path / "runs" / "lstm-conv" / "seed3" / "record.json").is_file()
+
+
+def test_speed_pair_applies_the_mode_switches():
+    pair = _Pair({"decoder": "conv", "hidden_size": 8, "d_step_channels": 4}, 16, 8, "cpu", {
+        "amp": True, "channels_last": True})  # fmt: skip
+    assert pair.step() > 0
+    conv = next(m for m in pair.d.modules() if isinstance(m, torch.nn.Conv2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert pair.g(*pair.g.sampler(2, "cpu")).dtype == torch.float32
