@@ -23,11 +23,34 @@ from torchgan_lstm.training import RunConfig, train
 __all__ = ["VARIANTS", "StepClock", "run_quality", "summarise"]
 
 # Named model configurations. Ablations add entries here (or pass overrides on the command line).
+_DCGAN_D = {"discriminator": "dcgan"}  # TorchGAN's DCGANDiscriminator (batch norm), as in issue 7
+_EMA = {"ema_decay": 0.999}
+_WGAN_GP = {"loss": "wgan-gp", "ncritic": 5, "betas": [0.5, 0.9], "g_lr": 1e-4, "d_lr": 1e-4}
 VARIANTS: dict[str, dict] = {
     "dcgan": {"generator": "dcgan"},
     "lstm-conv": {"generator": "lstm", "decoder": "conv"},
     "lstm-rows": {"generator": "lstm", "decoder": "rows"},
     "lstm-canvas": {"generator": "lstm", "decoder": "canvas"},
+    # The generators against TorchGAN's DCGAN discriminator, with and without the average.
+    "dcgan+dcganD": {"generator": "dcgan", **_DCGAN_D},
+    "lstm-conv+dcganD": {"decoder": "conv", **_DCGAN_D},
+    "lstm-rows+dcganD": {"decoder": "rows", **_DCGAN_D},
+    "lstm-canvas+dcganD": {"decoder": "canvas", **_DCGAN_D},
+    "dcgan+dcganD+ema": {"generator": "dcgan", **_DCGAN_D, **_EMA},
+    "lstm-conv+dcganD+ema": {"decoder": "conv", **_DCGAN_D, **_EMA},
+    "lstm-rows+dcganD+ema": {"decoder": "rows", **_DCGAN_D, **_EMA},
+    "lstm-canvas+dcganD+ema": {"decoder": "canvas", **_DCGAN_D, **_EMA},
+    # Ablations of the conv decoder against our ConvDiscriminator (dropout 0.3, no norm).
+    "lstm-conv+ema": {"decoder": "conv", **_EMA},
+    "lstm-conv+sn+hinge": {"decoder": "conv", "d_norm": "spectral", "loss": "hinge"},
+    "lstm-conv+ttur": {"decoder": "conv", "g_lr": 1e-4, "d_lr": 4e-4},
+    "lstm-conv+1layer": {"decoder": "conv", "num_layers": 1},
+    "lstm-conv+no-skip": {"decoder": "conv", "latent_skip": False},
+    "lstm-conv+bnD": {"decoder": "conv", "d_norm": "batch"},
+    "lstm-conv+no-dropout": {"decoder": "conv", "d_dropout": 0.0},
+    # Wasserstein with gradient penalty (Gulrajani et al.: 5 critic steps, Adam 1e-4, beta2 0.9).
+    "dcgan+wgan-gp": {"generator": "dcgan", **_WGAN_GP},
+    "lstm-conv+wgan-gp": {"decoder": "conv", **_WGAN_GP},
 }
 
 
