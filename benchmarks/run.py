@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(
         prog="python -m benchmarks.run", description=__doc__.splitlines()[0]
     )
-    p.add_argument("--suite", choices=("speed", "quality", "all"), default="speed")
+    p.add_argument("--suite", choices=("speed", "quality", "profile", "all"), default="speed")
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
@@ -90,6 +90,10 @@ def main(argv: list[str] | None = None) -> None:
             modes=args.modes,
             name=args.name or "speed",
         )
+    if args.suite in ("profile", "all"):
+        from .profile import run_profile
+
+        run_profile(args.out, args.device, args.modes[0], name=args.name or "profile")
     if args.suite in ("quality", "all"):
         from .quality import VARIANTS, run_quality, summarise
         from .report import write_quality_report

@@ -83,3 +83,15 @@ def test_speed_pair_applies_the_mode_switches():
     conv = next(m for m in pair.d.modules() if isinstance(m, torch.nn.Conv2d))
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
     assert pair.g(*pair.g.sampler(2, "cpu")).dtype == torch.float32
+
+
+def test_profile_groups_operators_by_model_part():
+    from benchmarks.profile import _group
+
+    assert _group("aten::mkldnn_rnn_layer_backward") == "lstm"
+    assert _group("aten::_cudnn_rnn") == "lstm"
+    assert _group("aten::bernoulli_") == "dropout (D)"
+    assert _group("aten::convolution_backward") == "convolution"
+    assert _group("aten::addmm") == "linear / matmul"
+    assert _group("aten::_foreach_addcdiv_") == "optimizer (Adam)"
+    assert _group("aten::tanh") == "other"
