@@ -22,6 +22,7 @@ __all__ = [
     "atomic_save",
     "check_state_dict",
     "checkpoint_safe_classes",
+    "remove_stale_temporaries",
     "safe_load",
 ]
 
@@ -119,6 +120,7 @@ def atomic_save(obj: object, path: str | os.PathLike) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes the file private (0600); open() would not
         with os.fdopen(fd, "wb") as f:
             torch.save(obj, f)
             f.flush()
@@ -132,6 +134,27 @@ def atomic_save(obj: object, path: str | os.PathLike) -> None:
         os.fsync(dir_fd)  # make the rename itself durable
     finally:
         os.close(dir_fd)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files that :func:`atomic_save` leaves when killed mid-write.
+
+    Args:
+        folder: a checkpoint folder.
+
+    Returns:
+        The files removed.
+    """
+    stale = sorted(Path(folder).glob(".*.model.*.tmp"))
+    for tmp in stale:
+        tmp.unlink(missing_ok=True)
+    return stale
 
 
 def check_state_dict(name: str, module: nn.Module, state: Mapping[str, torch.Tensor]) -> None:
