@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -435,6 +436,14 @@ def sample_grid(
     return images
 
 
+def _continue_rotation(trainer: Trainer, resumed_from: Path) -> None:
+    # TorchGAN restarts its checkpoint rotation at gan0 on every start, so a resumed run's first
+    # save could replace the very checkpoint it resumed from. Continue after that one instead.
+    match = re.fullmatch(r"gan(\d+)\.model", resumed_from.name)
+    if match and Path(trainer.checkpoints).parent == resumed_from.parent:
+        trainer.last_retained_checkpoint = (int(match[1]) + 1) % trainer.retain_checkpoints
+
+
 def train(
     config: RunConfig,
     resume: str | Path | None = None,
@@ -489,6 +498,7 @@ def train(
             checkpoint.get("run_config", {}), config, f"checkpoint {str(path)!r}", RESUME_FIELDS
         )
         trainer.load_model(str(path))
+        _continue_rotation(trainer, path)
         steps.done = min(trainer.start_epoch * config.eval_every, config.max_steps)
         resume_state = checkpoint.get("resume_state")  # absent from older checkpoints
     trainer.resume_state = steps.state  # saved with every checkpoint (save_items below)
