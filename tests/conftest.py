@@ -74,3 +74,17 @@ def trainer_paths(tmp_path):
         "recon": str(tmp_path / "images"),
         "log_dir": str(tmp_path / "tb"),
     }
+
+
+def write_idx_blobs(root, n: int = 48, size: int = SMALL_SIZE) -> str:
+    """Write ``n`` blob images as an uncompressed Fashion-MNIST-style IDX train split; return
+    the folder, for ``--data-root`` (a run on it needs no real dataset)."""
+    import numpy as np
+
+    images = ((blob_images(n, size) + 1) * 127.5).round().to(torch.uint8).numpy()
+    labels = (np.arange(n) % 10).astype(np.uint8)
+    header = np.array([0x00000803, n, size, size], dtype=">i4").tobytes()
+    (root / "train-images-idx3-ubyte").write_bytes(header + images.tobytes())
+    header = np.array([0x00000801, n], dtype=">i4").tobytes()
+    (root / "train-labels-idx1-ubyte").write_bytes(header + labels.tobytes())
+    return str(root)

@@ -7,12 +7,16 @@ Importing the package applies the fixes in :mod:`torchgan_lstm.compat` and makes
 import torchgan.models as _tg_models
 
 from . import compat
+from .guards import DataLoaderFailed, TrainingDiverged, TrainingError
 from .models import ConvDiscriminator, LSTMGenerator
 from .registry import get_model, get_model_builder, list_models, register_model
 
 __all__ = [
     "ConvDiscriminator",
+    "DataLoaderFailed",
     "LSTMGenerator",
+    "TrainingDiverged",
+    "TrainingError",
     "get_model",
     "get_model_builder",
     "list_models",

@@ -22,12 +22,18 @@ __all__ = [
     "atomic_save",
     "check_state_dict",
     "checkpoint_safe_classes",
+    "remove_stale_temporaries",
     "safe_load",
 ]
 
 _EXTRA_SAFE: set[type] = set()
-# How torch's weights-only unpickler words a refusal (as opposed to a file it cannot parse).
-_REFUSAL_MARKERS = ("Unsupported global", "allowlisted", "unrecognized function")
+# How torch's weights-only unpickler words a refusal (as opposed to a file it cannot parse),
+# lower-cased: "Unsupported global: GLOBAL x.y was not an allowed global", "Trying to load
+# unsupported GLOBAL posix.system whose module posix is blocked", ...
+_REFUSAL_MARKERS = ("unsupported global", "allowlisted", "unrecognized function", "is blocked")
+# torch's own lines around the reason; the first of them advises weights_only=False, which is
+# exactly what must not be done with a file from a stranger, so it is never shown.
+_BOILERPLATE = ("Weights only load failed", "Check the documentation", "Please file an issue")
 
 
 class CheckpointError(ValueError):
@@ -94,8 +100,8 @@ def safe_load(path: str | os.PathLike, map_location: torch.device | str | None =
         with torch.serialization.safe_globals(checkpoint_safe_classes()):
             checkpoint = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        reason = str(err).split("WeightsUnpickler error:")[-1].strip().splitlines()[0]
-        if not any(marker in reason for marker in _REFUSAL_MARKERS):
+        reason = _unpickler_reason(err)
+        if not any(marker in reason.lower() for marker in _REFUSAL_MARKERS):
             raise CheckpointError(f"cannot read checkpoint {str(path)!r}: {reason}") from err
         raise CheckpointError(
             f"refusing to load {str(path)!r}: it asks to unpickle something outside the allow-list "
@@ -111,6 +117,13 @@ def safe_load(path: str | os.PathLike, map_location: torch.device | str | None =
     return checkpoint
 
 
+def _unpickler_reason(err: Exception) -> str:
+    text = str(err).split("WeightsUnpickler error:")[-1]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    reasons = [line for line in lines if not line.startswith(_BOILERPLATE)]
+    return (reasons or lines or [type(err).__name__])[0]
+
+
 def atomic_save(obj: object, path: str | os.PathLike) -> None:
     """``torch.save`` to a temporary file beside ``path``, fsync, then rename over ``path``.
 
@@ -119,6 +132,7 @@ def atomic_save(obj: object, path: str | os.PathLike) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes the file private (0600); open() would not
         with os.fdopen(fd, "wb") as f:
             torch.save(obj, f)
             f.flush()
@@ -132,6 +146,27 @@ def atomic_save(obj: object, path: str | os.PathLike) -> None:
         os.fsync(dir_fd)  # make the rename itself durable
     finally:
         os.close(dir_fd)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files that :func:`atomic_save` leaves when killed mid-write.
+
+    Args:
+        folder: a checkpoint folder.
+
+    Returns:
+        The files removed.
+    """
+    stale = sorted(Path(folder).glob(".*.model.*.tmp"))
+    for tmp in stale:
+        tmp.unlink(missing_ok=True)
+    return stale
 
 
 def check_state_dict(name: str, module: nn.Module, state: Mapping[str, torch.Tensor]) -> None:

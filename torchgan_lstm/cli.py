@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from .data import DATASETS
+from .guards import TrainingError
 from .losses import LOSS_FAMILIES
 from .models.conv import NORMS
 from .models.lstm import DECODERS
@@ -224,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``torchgan-lstm`` console script.
 
     Returns:
-        0 on success; bad input exits with status 2 and a one-line message.
+        0 on success; bad input exits with status 2 and a one-line message; a run that
+        diverges or whose data loader fails exits with status 1 and a one-line message.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -235,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as err:  # bad input: data, options, checkpoints
         message = str(err).splitlines()[0] if str(err) else type(err).__name__
         parser.exit(2, f"torchgan-lstm {args.command}: error: {message}\n")
+    except TrainingError as err:  # a run that went wrong part-way: diverged, data loader raised
+        parser.exit(1, f"torchgan-lstm {args.command}: error: {str(err).splitlines()[0]}\n")
     return 0
 
 

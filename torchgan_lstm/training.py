@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import json
 import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,11 +27,13 @@ from torchgan.trainer import Trainer
 from . import registry
 from ._validation import check_choice, check_int
 from .acceleration import accelerate
-from .checkpoint import CheckpointError, check_state_dict, safe_load
+from .checkpoint import CheckpointError, check_state_dict, remove_stale_temporaries, safe_load
 from .data import build_dataset, make_dataloader
 from .ema import EMATrainer, GeneratorEMA
+from .guards import DataLoaderFailed, attach_divergence_guard
 from .losses import DOUBLE_BACKWARD_LOSSES, LOSS_FAMILIES, build_losses
 from .progress import attach_progress_bar
+from .reproducibility import capture_rng_state, restore_rng_state
 
 __all__ = [
     "GENERATORS",
@@ -268,6 +271,11 @@ class StepLoader:
         self.max_seconds = max_seconds
         self.seconds = 0.0  # spent in training steps (between this loader's yields)
         self._batches = None
+        self._pass_start = None  # the loader's shuffling generator state when this pass began
+        self._position = 0  # batches drawn in this pass
+        # Where the run stands after the last epoch: RNG states and the place in the data.
+        # Updated in place, so a Trainer attribute bound to it is saved with each checkpoint.
+        self.state: dict = {}
 
     @property
     def epochs(self) -> int:
@@ -282,21 +290,88 @@ class StepLoader:
     def __len__(self) -> int:
         return max(min(self.steps_per_epoch, self.total_steps - self.done), 0)
 
+    def _new_pass(self) -> None:
+        generator = getattr(self.loader, "generator", None)
+        self._pass_start = None if generator is None else generator.get_state()
+        self._batches = iter(self.loader)
+        self._position = 0
+
+    def _next_batch(self):
+        if self._batches is None:
+            self._new_pass()
+        try:
+            try:
+                return next(self._batches)
+            except StopIteration:
+                self._new_pass()
+                return next(self._batches)
+        except StopIteration:
+            raise DataLoaderFailed(
+                f"the data loader yielded no batch at step {self.done + 1}"
+            ) from None
+        except Exception as err:
+            raise DataLoaderFailed(
+                f"the data loader raised at step {self.done + 1} (checkpoints already written "
+                f"are kept): {type(err).__name__}: {err}"
+            ) from err
+
     def __iter__(self):
         if self.out_of_time:
             raise BudgetSpent(f"max_seconds={self.max_seconds} spent after {self.done} steps")
         for _ in range(len(self)):
-            try:
-                batch = next(self._batches)
-            except (StopIteration, TypeError):  # exhausted, or not started
-                self._batches = iter(self.loader)
-                batch = next(self._batches)
+            batch = self._next_batch()
+            self._position += 1
             self.done += 1
             started = time.perf_counter()
             yield batch  # the Trainer runs the step here
             self.seconds += time.perf_counter() - started
-            if self.out_of_time:
-                return
+            if self.out_of_time:  # end this epoch: TorchGAN checkpoints and evaluates it
+                break
+        # TorchGAN saves its checkpoint right after this epoch's last step: record the state
+        # a resumed run needs to continue exactly as this one will.
+        self.state.clear()
+        self.state.update(
+            rng=capture_rng_state(), data_pass_start=self._pass_start, data_position=self._position
+        )
+
+    def restore(self, state: dict) -> None:
+        """Continue from a :attr:`state` saved in a checkpoint: the same place in the same pass
+        over the data (when the loader shuffles with its own generator) and the same RNG states.
+
+        Raises:
+            ValueError: ``state`` lacks an entry.
+        """
+        missing = [k for k in ("rng", "data_pass_start", "data_position") if k not in state]
+        if missing:
+            raise ValueError(f"state lacks {missing}, got keys {sorted(state)}")
+        generator = getattr(self.loader, "generator", None)
+        if state["data_pass_start"] is not None and generator is not None:
+            generator.set_state(state["data_pass_start"])
+            self._new_pass()
+            for _ in range(state["data_position"]):
+                next(self._batches)
+            self._position = state["data_position"]
+        restore_rng_state(state["rng"])
+
+
+def check_images_fit(dataset, config: RunConfig) -> None:
+    """Check that ``dataset``'s first image has the shape the models are built for.
+
+    Raises:
+        ValueError: the image is not a ``(channels, image_size, image_size)`` tensor; the
+            message gives both shapes. An empty dataset is left to :func:`make_dataloader`.
+    """
+    if len(dataset) == 0:
+        return
+    sample = dataset[0]
+    image = sample[0] if isinstance(sample, tuple | list) else sample
+    expected = (config.channels, config.image_size, config.image_size)
+    got = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
+    if got != expected:
+        raise ValueError(
+            f"the dataset's images have shape {got}, but the models are built for "
+            f"(channels, image_size, image_size) = {expected}"
+        )
 
 
 def _metrics(config: RunConfig, device: torch.device) -> list:
@@ -424,6 +499,14 @@ def sample_grid(
     return images
 
 
+def _continue_rotation(trainer: Trainer, resumed_from: Path) -> None:
+    # TorchGAN restarts its checkpoint rotation at gan0 on every start, so a resumed run's first
+    # save could replace the very checkpoint it resumed from. Continue after that one instead.
+    match = re.fullmatch(r"gan(\d+)\.model", resumed_from.name)
+    if match and Path(trainer.checkpoints).parent == resumed_from.parent:
+        trainer.last_retained_checkpoint = (int(match[1]) + 1) % trainer.retain_checkpoints
+
+
 def train(
     config: RunConfig,
     resume: str | Path | None = None,
@@ -443,9 +526,12 @@ def train(
         A summary: steps trained, seconds, the last metrics, output paths.
 
     Raises:
-        ValueError: a bad configuration, data that does not fit the models, a batch size
-            larger than the dataset, or a checkpoint of another configuration; all raised
-            before the first training step.
+        ValueError: a bad configuration, an empty dataset, images that do not fit the models,
+            a batch size larger than the dataset, or a checkpoint of another configuration;
+            all raised before the first training step.
+        TrainingDiverged: a loss became ``nan`` or infinite (names the loss and the step).
+        DataLoaderFailed: the data loader raised (names the step and the cause).
+        Checkpoints written before either failure are kept as they were.
     """
     from .plots import plot_losses
 
@@ -460,27 +546,40 @@ def train(
         "train",
         config.download,
     )
+    check_images_fit(dataset, config)
     loader = make_dataloader(dataset, config.batch_size, shuffle=True, seed=config.seed)
     if config.epochs is not None:
         config.max_steps = config.epochs * len(loader)
     steps = StepLoader(loader, config.eval_every, config.max_steps, max_seconds=config.max_seconds)
     trainer = build_trainer(config, device, steps.epochs)
+    remove_stale_temporaries(Path(config.out) / "checkpoints")  # left by a run killed mid-save
+    resume_state = None
     if resume is not None:
         path = latest_checkpoint(config.out) if str(resume) == "auto" else Path(resume)
-        saved = safe_load(path, map_location="cpu").get("run_config", {})
-        check_same_models(saved, config, f"checkpoint {str(path)!r}", RESUME_FIELDS)
+        checkpoint = safe_load(path, map_location="cpu")
+        check_same_models(
+            checkpoint.get("run_config", {}), config, f"checkpoint {str(path)!r}", RESUME_FIELDS
+        )
         trainer.load_model(str(path))
+        _continue_rotation(trainer, path)
         steps.done = min(trainer.start_epoch * config.eval_every, config.max_steps)
+        resume_state = checkpoint.get("resume_state")  # absent from older checkpoints
+    trainer.resume_state = steps.state  # saved with every checkpoint (save_items below)
     if on_trainer is not None:
         on_trainer(trainer)
+    attach_divergence_guard(trainer, steps.done)
     bar = attach_progress_bar(trainer, config.max_steps, steps.done, progress)
+    if resume_state:
+        steps.restore(resume_state)  # last: nothing may draw random numbers after it
     start = time.perf_counter()
-    with contextlib.suppress(BudgetSpent):  # max_seconds: the last epoch was already evaluated
-        trainer(steps, save_items=["run_config"])
+    try:
+        with contextlib.suppress(BudgetSpent):  # max_seconds: the last epoch was evaluated
+            trainer(steps, save_items=["run_config", "resume_state"])
+    finally:
+        if bar is not None:
+            bar.close()
+        trainer.logger.close()
     seconds = time.perf_counter() - start
-    if bar is not None:
-        bar.close()
-    trainer.logger.close()
 
     out = Path(config.out)
     generator = sampling_generator(trainer).eval()

@@ -431,6 +431,11 @@ class ClassifierMetric(EvaluationMetric):
                 f"got {type(generator).__name__} without one"
             )
         device = torch.device(device)
-        with torch.no_grad():
+        # Draw the noise from a fork of the RNG, so that evaluating mid-run does not change the
+        # noise the training steps after it draw (a resumed run must match an unbroken one).
+        with (
+            torch.random.fork_rng(devices=[device] if device.type == "cuda" else []),
+            torch.no_grad(),
+        ):
             outputs = self._run_classifier(self._generated_chunks(generator, device), device)
         return self.calculate_score(outputs)
