@@ -52,6 +52,7 @@ MODEL_FIELDS = (
     "hidden_size",
     "num_layers",
     "g_step_channels",
+    "g_batchnorm",
     "latent_skip",
     "rows_per_step",
     "canvas_steps",
@@ -84,6 +85,7 @@ class RunConfig:
     num_layers: int = 2
     lstm_dropout: float = 0.0
     g_step_channels: int = 32
+    g_batchnorm: bool = True
     latent_skip: bool = True
     rows_per_step: int = 1
     canvas_steps: int = 4
@@ -179,6 +181,7 @@ def generator_spec(config: RunConfig) -> tuple[type, dict]:
         "out_size": config.image_size,
         "out_channels": config.channels,
         "step_channels": config.g_step_channels,
+        "batchnorm": config.g_batchnorm,
     }
     if config.generator == "lstm":
         args.update(
@@ -264,11 +267,18 @@ def _metrics(config: RunConfig, device: torch.device) -> list:
     ]
 
 
-def build_trainer(config: RunConfig, device: torch.device, epochs: int) -> Trainer:
+def build_trainer(
+    config: RunConfig,
+    device: torch.device,
+    epochs: int,
+    trainer_class: type[Trainer] = Trainer,
+    **trainer_kwargs,
+) -> Trainer:
     """A TorchGAN ``Trainer`` for ``config`` with outputs under ``config.out``.
 
     Layout: ``checkpoints/gan{k}.model`` (the last 3), ``images/epoch{n}_generator.png``,
-    ``tensorboard/``.
+    ``tensorboard/``. ``trainer_class`` (a ``Trainer`` subclass, e.g.
+    :class:`~torchgan_lstm.distributed.DistributedTrainer`) receives ``trainer_kwargs`` too.
     """
     out = Path(config.out)
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
@@ -279,7 +289,7 @@ def build_trainer(config: RunConfig, device: torch.device, epochs: int) -> Train
     ):
         optimizer = {"name": Adam, "args": {"lr": lr, "betas": tuple(config.betas)}}
         models[name] = {"name": cls, "args": args, "optimizer": optimizer}
-    return Trainer(
+    return trainer_class(
         models,
         build_losses(config.loss),
         metrics_list=_metrics(config, device) or None,
@@ -293,6 +303,7 @@ def build_trainer(config: RunConfig, device: torch.device, epochs: int) -> Train
         log_dir=str(out / "tensorboard"),
         nrow=8,
         run_config=config.to_dict(),
+        **trainer_kwargs,
     )
 
 
@@ -316,6 +327,8 @@ def check_same_models(
     Raises:
         CheckpointError: names each differing field with both values.
     """
+    # A field missing from an older checkpoint had its default value then.
+    saved = {**dataclasses.asdict(RunConfig()), **saved}
     differ = [
         f"{k}: checkpoint {saved.get(k)!r} vs requested {getattr(config, k)!r}"
         for k in fields
