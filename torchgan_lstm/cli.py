@@ -51,6 +51,12 @@ def _add_train_arguments(p: argparse.ArgumentParser) -> None:
         action="store_false",
         help="conv decoder: no linear path from the noise beside the LSTM",
     )
+    gen.add_argument(
+        "--no-g-batchnorm",
+        dest="g_batchnorm",
+        action="store_false",
+        help="no batch norm in the generator (under torchrun on CPU: exact multi-rank runs)",
+    )
     gen.add_argument("--rows-per-step", type=int, default=d.rows_per_step)
     gen.add_argument("--canvas-steps", type=int, default=d.canvas_steps)
 
@@ -104,6 +110,12 @@ def _add_train_arguments(p: argparse.ArgumentParser) -> None:
 
     run = p.add_argument_group("run")
     run.add_argument("--device", choices=("auto", "cpu", "cuda"), default=d.device)
+    run.add_argument(
+        "--backend",
+        choices=("auto", "nccl", "gloo"),
+        default="auto",
+        help="under torchrun: process group backend (auto: nccl on CUDA, gloo on CPU)",
+    )
     run.add_argument("--out", default=d.out, help="output folder")
     run.add_argument(
         "--resume", help="checkpoint to continue from, or 'auto' for the newest in --out"
@@ -161,10 +173,16 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 
 def _train(args) -> dict:
+    from . import distributed
     from .training import train
 
     config = config_from_args(args)
-    summary = train(config, resume=args.resume, progress=args.progress)
+    if distributed.launched_by_torchrun():  # --batch-size is the global batch
+        summary = distributed.train(config, args.backend, args.resume, args.progress)
+        if not summary:  # ranks > 0 print nothing
+            return summary
+    else:
+        summary = train(config, resume=args.resume, progress=args.progress)
     print(json.dumps({k: summary[k] for k in ("steps", "train_seconds", "metrics")}, indent=2))
     print(
         f"outputs in {config.out}: samples.png, loss_curves.png, summary.json, checkpoints/, "

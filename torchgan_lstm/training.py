@@ -59,6 +59,7 @@ MODEL_FIELDS = (
     "hidden_size",
     "num_layers",
     "g_step_channels",
+    "g_batchnorm",
     "latent_skip",
     "rows_per_step",
     "canvas_steps",
@@ -91,6 +92,7 @@ class RunConfig:
     num_layers: int = 2
     lstm_dropout: float = 0.0
     g_step_channels: int = 32
+    g_batchnorm: bool = True
     latent_skip: bool = True
     rows_per_step: int = 1
     canvas_steps: int = 4
@@ -203,6 +205,7 @@ def generator_spec(config: RunConfig) -> tuple[type, dict]:
         "out_size": config.image_size,
         "out_channels": config.channels,
         "step_channels": config.g_step_channels,
+        "batchnorm": config.g_batchnorm,
     }
     if config.generator == "lstm":
         args.update(
@@ -387,12 +390,23 @@ def _metrics(config: RunConfig, device: torch.device) -> list:
     ]
 
 
-def build_trainer(config: RunConfig, device: torch.device, epochs: int) -> Trainer:
+def build_trainer(
+    config: RunConfig,
+    device: torch.device,
+    epochs: int,
+    trainer_class: type[Trainer] = Trainer,
+    **trainer_kwargs,
+) -> Trainer:
     """A TorchGAN ``Trainer`` for ``config`` with outputs under ``config.out``.
 
     Layout: ``checkpoints/gan{k}.model`` (the last 3), ``images/epoch{n}_generator.png``,
     ``tensorboard/``. With ``config.ema_decay > 0`` it is an :class:`EMATrainer`; the speed
     switches (``amp``, ``compile``, ``channels_last``) are applied to both models.
+    ``trainer_class`` (a ``Trainer`` subclass, e.g.
+    :class:`~torchgan_lstm.distributed.DistributedTrainer`) receives ``trainer_kwargs`` too.
+
+    Raises:
+        ValueError: ``ema_decay > 0`` with another ``trainer_class`` (not supported yet).
     """
     out = Path(config.out)
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
@@ -403,8 +417,17 @@ def build_trainer(config: RunConfig, device: torch.device, epochs: int) -> Train
     ):
         optimizer = {"name": Adam, "args": {"lr": lr, "betas": tuple(config.betas)}}
         models[name] = {"name": cls, "args": args, "optimizer": optimizer}
-    ema = {"ema_decay": config.ema_decay} if config.ema_decay > 0 else {}
-    trainer = (EMATrainer if ema else Trainer)(
+    if config.ema_decay > 0:
+        if trainer_class is not Trainer:
+            raise ValueError(
+                f"ema_decay={config.ema_decay} is not supported with {trainer_class.__name__} "
+                "(e.g. under torchrun) yet; use ema_decay=0"
+            )
+        trainer_class, trainer_kwargs = (
+            EMATrainer,
+            {**trainer_kwargs, "ema_decay": config.ema_decay},
+        )
+    trainer = trainer_class(
         models,
         build_losses(config.loss),
         metrics_list=_metrics(config, device) or None,
@@ -418,7 +441,7 @@ def build_trainer(config: RunConfig, device: torch.device, epochs: int) -> Train
         log_dir=str(out / "tensorboard"),
         nrow=8,
         run_config=config.to_dict(),
-        **ema,
+        **trainer_kwargs,
     )
     for name in trainer.model_names:  # after the EMA copy: the average stays plain float32
         accelerate(getattr(trainer, name), device, config.amp, config.compile, config.channels_last)
@@ -450,6 +473,8 @@ def check_same_models(
     Raises:
         CheckpointError: names each differing field with both values.
     """
+    # A field missing from an older checkpoint had its default value then.
+    saved = {**dataclasses.asdict(RunConfig()), **saved}
     differ = [
         f"{k}: checkpoint {saved.get(k)!r} vs requested {getattr(config, k)!r}"
         for k in fields

@@ -1,0 +1,132 @@
+"""Training under the real ``torchrun``: 2 CPU processes with gloo, against 1 process."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from torchgan_lstm import cli
+from torchgan_lstm.distributed import check_batch_split
+from torchgan_lstm.training import load_generator
+
+from .conftest import blob_images
+
+# Tiny models; no generator batch norm and no discriminator dropout: on CPU there is no
+# SyncBatchNorm, and dropout masks are per rank, so only this configuration can match exactly.
+TINY = [
+    "train", "--backend", "gloo", "--device", "cpu", "--dataset", "folder", "--image-size", "16",
+    "--channels", "1", "--hidden-size", "16", "--num-layers", "1", "--g-step-channels", "8",
+    "--d-step-channels", "8", "--d-layers", "2", "--encoding-dims", "8", "--d-dropout", "0",
+    "--no-g-batchnorm", "--batch-size", "8", "--eval-every", "3", "--metric-samples", "0",
+    "--sample-size", "16", "--no-progress",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def blobs(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("blobs")
+    (root / "x").mkdir()
+    for i, image in enumerate(blob_images(64)):
+        pixels = ((image[0] + 1) * 127.5).round().byte().numpy()
+        Image.fromarray(pixels, "L").save(root / "x" / f"{i:03d}.png")
+    return root
+
+
+def torchrun(nproc: int, *args: str) -> subprocess.CompletedProcess:
+    """``torchrun --standalone --nproc_per_node=nproc -m torchgan_lstm ...`` in a fresh process."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    command += [f"--nproc_per_node={nproc}", "-m", "torchgan_lstm", *args]
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    if proc.returncode != 0:
+        raise AssertionError(
+            f"exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
+    return proc
+
+
+def final_state(out: Path) -> dict:
+    checkpoint = torch.load(out / "checkpoints" / "gan1.model", weights_only=False)
+    return {m: checkpoint[m] for m in ("generator", "discriminator")}
+
+
+def test_two_ranks_stay_in_sync_and_match_one_process_on_the_same_global_batch(blobs, tmp_path):
+    runs = {}
+    for nproc in (2, 1):
+        out = tmp_path / f"ranks{nproc}"
+        proc = torchrun(
+            nproc, *TINY, "--data-root", str(blobs), "--max-steps", "6", "--out", str(out)
+        )
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["steps"] == 6 and summary["world_size"] == nproc
+        assert summary["replica_max_abs_diff"] == 0.0  # parameters identical on every rank
+        runs[nproc] = final_state(out)
+        assert proc.stdout.count("Epoch 1 Summary") == 1  # only rank 0 prints
+    for model in ("generator", "discriminator"):
+        for key, single in runs[1][model].items():
+            torch.testing.assert_close(runs[2][model][key], single, rtol=1e-5, atol=1e-6)
+    # Rank 0's checkpoint holds the unwrapped models: the one-process loader reads it.
+    generator, config = load_generator(tmp_path / "ranks2" / "checkpoints" / "gan1.model")
+    assert config.batch_size == 8 and generator(torch.randn(2, 8)).shape == (2, 1, 16, 16)
+    # Ranks > 0 wrote nothing: one TensorBoard event file, from rank 0.
+    assert len(list((tmp_path / "ranks2" / "tensorboard").glob("events.out.tfevents.*"))) == 1
+
+
+def test_wgan_gp_trains_on_two_ranks_in_sync_and_resumes_on_both(blobs, tmp_path):
+    args = [*TINY, "--data-root", str(blobs), "--loss", "wgan-gp", "--out", str(tmp_path)]
+    torchrun(2, *args, "--max-steps", "3")
+    first = json.loads((tmp_path / "summary.json").read_text())
+    assert first["steps"] == 3 and first["replica_max_abs_diff"] == 0.0
+    proc = torchrun(2, *args, "--max-steps", "6", "--resume", "auto")
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["steps"] == 6 and summary["replica_max_abs_diff"] == 0.0
+    assert proc.stdout.count("Loading Model From") == 1  # both ranks load; only rank 0 prints
+    logs = torch.load(summary["checkpoint"], weights_only=False)["loss_logs"]
+    penalty = logs["WassersteinGradientPenalty"]
+    assert len(penalty) == 6 and all(math.isfinite(v) for v in penalty)
+
+
+def test_batch_size_not_divisible_by_the_world_size_exits_2_before_training(
+    monkeypatch, capsys, tmp_path
+):
+    for name, value in (("RANK", "0"), ("LOCAL_RANK", "0"), ("WORLD_SIZE", "3")):
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([*TINY, "--data-root", str(tmp_path), "--out", str(tmp_path / "run")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "batch_size must be a multiple of the world size 3" in err and "got 8" in err
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("batch, world", [(7, 2), (1, 2), (9, 4)])
+def test_check_batch_split_names_batch_size_and_world_size(batch, world):
+    with pytest.raises(
+        ValueError, match=f"batch_size must be a multiple of the world size {world}"
+    ):
+        check_batch_split(batch, world)
+    assert check_batch_split(8, 2) == 4
+
+
+@pytest.mark.parametrize(
+    "option", [{"ema_decay": 0.999}, {"max_seconds": 60.0}, {"compile": True}], ids=str
+)
+def test_options_without_a_cross_rank_design_are_refused_before_any_work(option, tmp_path):
+    from torchgan_lstm.distributed import train
+    from torchgan_lstm.training import RunConfig
+
+    config = RunConfig(out=str(tmp_path / "run"), **option)
+    with pytest.raises(
+        ValueError, match=f"not supported under torchrun yet: .*{next(iter(option))}"
+    ):
+        train(config)
+    assert not (tmp_path / "run").exists()
