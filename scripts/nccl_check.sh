@@ -4,9 +4,10 @@
 set -u
 OUT=${1:-/tmp/nccl_check}
 mkdir -p "$OUT"
-export PYTHONPATH=$PWD OMP_NUM_THREADS=1
-python -c "import torch, torchgan, sys; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.device_count())" 2>&1 | tee "$OUT/env.txt"
-python - "$OUT/blobs" <<'PY'
+export PYTHONPATH=${PYTHONPATH:+$PYTHONPATH:}$PWD OMP_NUM_THREADS=1
+python=${PYTHON:-python3}
+$python -c "import torch, torchgan, sys; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.device_count())" 2>&1 | tee "$OUT/env.txt"
+$python - "$OUT/blobs" <<'PY'
 import sys, pathlib, torch
 from PIL import Image
 root = pathlib.Path(sys.argv[1]) / "x"; root.mkdir(parents=True, exist_ok=True)
@@ -17,7 +18,7 @@ for i in range(256):
 PY
 ARGS="train --backend nccl --device cuda --dataset folder --data-root $OUT/blobs --image-size 16 --channels 1 --hidden-size 32 --g-step-channels 8 --d-step-channels 8 --encoding-dims 16 --batch-size 32 --max-steps 40 --eval-every 20 --metric-samples 0 --sample-size 16 --no-progress"
 for n in 1 2; do
-  python -m torch.distributed.run --standalone --nproc_per_node=$n -m torchgan_lstm $ARGS --out "$OUT/nccl$n" > "$OUT/nccl$n.log" 2>&1
+  $python -m torch.distributed.run --standalone --nproc_per_node=$n -m torchgan_lstm $ARGS --out "$OUT/nccl$n" > "$OUT/nccl$n.log" 2>&1
   echo "nproc=$n exit $?" | tee -a "$OUT/result.txt"
   grep -E '"(steps|train_seconds|world_size|backend|device|replica_max_abs_diff|replica_buffer_max_abs_diff)"' "$OUT/nccl$n/summary.json" 2>/dev/null | tee -a "$OUT/result.txt"
   grep -iE "error|duplicate" "$OUT/nccl$n.log" | head -5 | tee -a "$OUT/result.txt"
