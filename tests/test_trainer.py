@@ -20,6 +20,8 @@ LOSSES = {
     "wgan-gp-spectral": ("wgan-gp", "spectral"),
     "least-squares": ("lsgan", "none"),
     "feature-matching": ("feature-matching", "none"),
+    "dragan": ("dragan", "none"),
+    "historical-averaging": ("historical", "none"),
 }
 
 

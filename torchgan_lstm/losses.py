@@ -22,11 +22,11 @@ from torchgan.losses import (
     LeastSquaresGeneratorLoss,
     MinimaxDiscriminatorLoss,
     MinimaxGeneratorLoss,
+    MutualInformationPenalty,
     WassersteinDiscriminatorLoss,
     WassersteinGeneratorLoss,
     WassersteinGradientPenalty,
 )
-from torchgan.losses import MutualInformationPenalty
 from torchgan.models import (
     AutoEncodingDiscriminator,
     Discriminator,
