@@ -175,9 +175,11 @@ CONDITIONAL_RUNS = {
 
 
 @pytest.mark.parametrize("run", list(CONDITIONAL_RUNS))
-def test_trainer_drives_conditional_models_and_resumes(run, trainer_paths, blob_loader):
+@pytest.mark.parametrize("decoder", ["conv", "rows", "canvas"])
+def test_trainer_drives_conditional_models_and_resumes(decoder, run, trainer_paths, blob_loader):
     g_label_type, d_args, loss_classes = CONDITIONAL_RUNS[run]
-    models = model_config({"label_type": g_label_type, "num_classes": K}, d_args)
+    g_args = {"decoder": decoder, "label_type": g_label_type, "num_classes": K}
+    models = model_config(g_args, d_args)
 
     def build(epochs):
         torch.manual_seed(0)

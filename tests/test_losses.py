@@ -139,10 +139,11 @@ def test_original_trainer_accepts_an_energy_loss_on_a_logit_critic(monkeypatch, 
     ],
     ids=["energy-based", "boundary-equilibrium"],
 )
+@pytest.mark.parametrize("decoder", ["conv", "rows", "canvas"])
 def test_autoencoder_losses_train_the_lstm_generator_with_torchgans_autoencoder(
-    losses, trainer_paths, blob_loader
+    decoder, losses, trainer_paths, blob_loader
 ):
-    models = model_config()
+    models = model_config({"decoder": decoder})
     models["discriminator"] = {
         "name": AutoEncodingDiscriminator,
         "args": {"in_size": 16, "in_channels": 1, "encoding_dims": 16, "step_channels": 8},
