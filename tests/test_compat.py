@@ -52,6 +52,7 @@ def _owners():
         "ImageVisualize.__call__": ImageVisualize,
         "BaseTrainer.load_model": BaseTrainer,
         "BaseTrainer.save_model": BaseTrainer,
+        "BaseTrainer._store_loss_maps": BaseTrainer,
     }
 
 

@@ -21,6 +21,8 @@ LOSSES = {
     "least-squares": ("lsgan", "none"),
     "feature-matching": ("feature-matching", "none"),
     "hinge-spectral": ("hinge", "spectral"),
+    "dragan": ("dragan", "none"),
+    "historical-averaging": ("historical", "none"),
 }
 
 

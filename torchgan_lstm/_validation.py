@@ -16,6 +16,8 @@ __all__ = [
     "check_fraction",
     "check_image_batch",
     "check_int",
+    "check_labels",
+    "check_num_classes",
     "check_size",
 ]
 
@@ -97,3 +99,47 @@ def check_image_batch(name: str, x: object, channels: int, size: tuple[int, int]
         raise ValueError(f"{name} must be a tensor of shape {expected}, got {type(x).__name__}")
     if x.dim() != 4 or tuple(x.shape[1:]) != (channels, *size):
         raise ValueError(f"{name} must have shape {expected}, got {tuple(x.shape)}")
+
+
+def check_num_classes(num_classes: object) -> int:
+    """Return ``num_classes`` if it is an integer >= 2 (a single class conditions nothing).
+
+    Raises:
+        ValueError: not an integer, or below 2.
+    """
+    return check_int("num_classes", num_classes, minimum=2)
+
+
+def check_labels(name: str, y: object, batch: int, num_classes: int) -> torch.Tensor:
+    """Check class labels for a conditional model: integers in ``[0, num_classes)``, one per image.
+
+    Args:
+        name: the parameter's name, for the message.
+        y: the labels; ``None`` is refused (a conditional model needs them).
+        batch: the number of images they label.
+        num_classes: the model's number of classes.
+
+    Returns:
+        ``y``, unchanged.
+
+    Raises:
+        ValueError: ``y`` is missing, not an integer tensor of shape ``(batch,)``, or holds a
+            label outside ``[0, num_classes)``; the message gives the offending values.
+    """
+    if y is None:
+        raise ValueError(
+            f"{name} is required: this model is conditional (num_classes={num_classes}), so it "
+            f"needs a label in [0, {num_classes}) for every image"
+        )
+    if not isinstance(y, torch.Tensor) or y.dtype not in (torch.int64, torch.int32):
+        got = f"{y.dtype} tensor" if isinstance(y, torch.Tensor) else type(y).__name__
+        raise ValueError(f"{name} must be an integer tensor of shape ({batch},), got {got}")
+    if tuple(y.shape) != (batch,):
+        raise ValueError(f"{name} must have shape ({batch},), got {tuple(y.shape)}")
+    if y.numel():
+        low, high = int(y.min()), int(y.max())
+        if low < 0 or high >= num_classes:
+            raise ValueError(
+                f"{name} must hold labels in [0, {num_classes}), got values in [{low}, {high}]"
+            )
+    return y

@@ -14,6 +14,11 @@ without it. The originals stay reachable in :data:`ORIGINALS` for those tests.
   a resumed run no longer wrote its sample grids over the first epochs' files.
 - ``BaseTrainer.save_model`` wrote checkpoints in place, so a crash mid-write left a corrupt
   file where the last good one was; it now writes atomically.
+- ``BaseTrainer._store_loss_maps`` (the last step of building a ``Trainer`` or
+  ``ParallelTrainer``, once its models exist) accepted any loss with any models: an energy-based
+  loss then trained a logit critic towards minus infinity, and an ACGAN loss on an unconditional
+  model crashed mid-epoch with a bare ``Exception``. It now first runs
+  :func:`torchgan_lstm.losses.check_loss_support`, a ``ValueError`` naming the family needed.
 """
 
 from __future__ import annotations
@@ -21,10 +26,11 @@ from __future__ import annotations
 import torch
 import torchvision
 from torchgan.logging.visualize import GradientVisualize, ImageVisualize, LossVisualize
-from torchgan.models import Generator
+from torchgan.models import Discriminator, Generator
 from torchgan.trainer.base_trainer import BaseTrainer
 
 from .checkpoint import CheckpointError, atomic_save, check_state_dict, safe_load
+from .losses import check_loss_support
 
 __all__ = ["ORIGINALS", "apply"]
 
@@ -32,6 +38,7 @@ ORIGINALS = {
     "ImageVisualize.__call__": ImageVisualize.__call__,
     "BaseTrainer.load_model": BaseTrainer.load_model,
     "BaseTrainer.save_model": BaseTrainer.save_model,
+    "BaseTrainer._store_loss_maps": BaseTrainer._store_loss_maps,
 }
 
 
@@ -121,10 +128,26 @@ def _restore_logger_steps(trainer) -> None:
             visualizer.step = iters * len(trainer.model_names) + 1
 
 
+def _store_loss_maps(self):
+    """Check that the losses fit the models' families, then TorchGAN's method.
+
+    Raises:
+        ValueError: see :func:`torchgan_lstm.losses.check_loss_support`.
+    """
+    models = [getattr(self, name) for name in self.model_names]
+    check_loss_support(
+        list(self.losses.values()),
+        [m for m in models if isinstance(m, Generator)],
+        [m for m in models if isinstance(m, Discriminator)],
+    )
+    ORIGINALS["BaseTrainer._store_loss_maps"](self)
+
+
 _PATCHES = {
     (ImageVisualize, "__call__"): _image_visualize_call,
     (BaseTrainer, "load_model"): _load_model,
     (BaseTrainer, "save_model"): _save_model,
+    (BaseTrainer, "_store_loss_maps"): _store_loss_maps,
 }
 
 

@@ -1,22 +1,42 @@
-"""Loss families by name: each is the list of TorchGAN loss objects a ``Trainer`` takes."""
+"""Loss families by name (each the list of TorchGAN loss objects a ``Trainer`` takes), and the
+check that a ``Trainer``'s losses fit its models' families, run at ``Trainer`` construction."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 from torchgan.losses import (
+    AuxiliaryClassifierDiscriminatorLoss,
+    AuxiliaryClassifierGeneratorLoss,
+    BoundaryEquilibriumDiscriminatorLoss,
+    BoundaryEquilibriumGeneratorLoss,
     DiscriminatorLoss,
+    DraganGradientPenalty,
+    EnergyBasedDiscriminatorLoss,
+    EnergyBasedGeneratorLoss,
+    EnergyBasedPullingAwayTerm,
     FeatureMatchingGeneratorLoss,
     GeneratorLoss,
+    HistoricalAverageDiscriminatorLoss,
+    HistoricalAverageGeneratorLoss,
     LeastSquaresDiscriminatorLoss,
     LeastSquaresGeneratorLoss,
     MinimaxDiscriminatorLoss,
     MinimaxGeneratorLoss,
+    MutualInformationPenalty,
     WassersteinDiscriminatorLoss,
     WassersteinGeneratorLoss,
     WassersteinGradientPenalty,
+)
+from torchgan.models import (
+    AutoEncodingDiscriminator,
+    Discriminator,
+    Generator,
+    InfoGANDiscriminator,
+    InfoGANGenerator,
 )
 
 from ._validation import check_choice
@@ -27,6 +47,7 @@ __all__ = [
     "HingeDiscriminatorLoss",
     "HingeGeneratorLoss",
     "build_losses",
+    "check_loss_support",
 ]
 
 
@@ -71,11 +92,24 @@ LOSS_FAMILIES: dict[str, Callable[[], list]] = {
     "feature-matching": lambda: [FeatureMatchingGeneratorLoss(), MinimaxDiscriminatorLoss()],
     # Hinge (Lim & Ye, 2017), as used with spectral normalisation by Miyato et al. (2018).
     "hinge": lambda: [HingeGeneratorLoss(), HingeDiscriminatorLoss()],
+    # Minimax with DRAGAN's gradient penalty around the real data (Kodali et al., 2017).
+    "dragan": lambda: [
+        MinimaxGeneratorLoss(),
+        MinimaxDiscriminatorLoss(),
+        DraganGradientPenalty(),
+    ],
+    # Minimax with historical averaging of both players' parameters (Salimans et al., 2016).
+    "historical": lambda: [
+        MinimaxGeneratorLoss(),
+        MinimaxDiscriminatorLoss(),
+        HistoricalAverageGeneratorLoss(),
+        HistoricalAverageDiscriminatorLoss(),
+    ],
 }
 
 
 # Families whose gradient penalty differentiates through the discriminator's gradient.
-DOUBLE_BACKWARD_LOSSES = ("wgan-gp",)
+DOUBLE_BACKWARD_LOSSES = ("wgan-gp", "dragan")
 
 
 def build_losses(family: str) -> list:
@@ -85,3 +119,79 @@ def build_losses(family: str) -> list:
         ValueError: unknown ``family``.
     """
     return LOSS_FAMILIES[check_choice("loss", family, LOSS_FAMILIES)]()
+
+
+_AUTOENCODER_LOSSES = (
+    EnergyBasedGeneratorLoss,
+    EnergyBasedDiscriminatorLoss,
+    EnergyBasedPullingAwayTerm,
+    BoundaryEquilibriumGeneratorLoss,
+    BoundaryEquilibriumDiscriminatorLoss,
+)
+_ACGAN_LOSSES = (AuxiliaryClassifierGeneratorLoss, AuxiliaryClassifierDiscriminatorLoss)
+
+
+def check_loss_support(
+    losses: list[nn.Module], generators: list[Generator], discriminators: list[Discriminator]
+) -> None:
+    """Refuse losses that need a model family the ``Trainer``'s models are not.
+
+    TorchGAN's losses call every discriminator the same way, so a loss written for another
+    family either crashes mid-epoch with a bare ``Exception`` or, worse, trains on meaningless
+    numbers (an energy-based loss minimising an unbounded logit). This names the problem first.
+
+    Args:
+        losses: the ``Trainer``'s loss objects.
+        generators: its generators.
+        discriminators: its discriminators.
+
+    Raises:
+        ValueError: a loss needs an autoencoder discriminator (energy-based, boundary
+            equilibrium), InfoGAN's latent split (mutual information), conditional models with
+            an auxiliary classifier (ACGAN); or a conditional generator and discriminator
+            disagree on ``num_classes``. The message names the loss and the family it needs.
+    """
+    for loss in losses:
+        name = type(loss).__name__
+        if isinstance(loss, _AUTOENCODER_LOSSES):
+            for d in discriminators:
+                if not isinstance(d, AutoEncodingDiscriminator):
+                    raise ValueError(
+                        f"{name} needs an autoencoder discriminator "
+                        f"(torchgan.models.AutoEncodingDiscriminator), whose output is each "
+                        f"image's reconstruction error (>= 0) used as its energy; "
+                        f"{type(d).__name__} returns an unbounded real/fake logit, on which this "
+                        f"loss has no minimum"
+                    )
+        elif isinstance(loss, MutualInformationPenalty):
+            models = [*generators, *discriminators]
+            if not all(isinstance(m, InfoGANGenerator | InfoGANDiscriminator) for m in models):
+                raise ValueError(
+                    f"{name} needs InfoGAN's latent split: a generator fed discrete and "
+                    f"continuous latent codes besides the noise, a discriminator that also "
+                    f"returns the codes' distribution parameters, and a trainer providing the "
+                    f"codes (torchgan.models.InfoGANGenerator / InfoGANDiscriminator); got "
+                    f"{', '.join(type(m).__name__ for m in models)}"
+                )
+        elif isinstance(loss, _ACGAN_LOSSES):
+            for g in generators:
+                if g.label_type == "none":
+                    raise ValueError(
+                        f"{name} needs a conditional generator (label_type 'generated' or "
+                        f"'required' with num_classes); {type(g).__name__} has label_type='none'"
+                    )
+            for d in discriminators:
+                if getattr(d, "num_classes", None) is None:
+                    raise ValueError(
+                        f"{name} needs a discriminator with an auxiliary classifier, called as "
+                        f"discriminator(x, mode='classifier'); build {type(d).__name__} with "
+                        f"num_classes"
+                    )
+    for g in generators:
+        for d in discriminators:
+            g_classes, d_classes = getattr(g, "num_classes", None), getattr(d, "num_classes", None)
+            if g_classes is not None and d_classes is not None and g_classes != d_classes:
+                raise ValueError(
+                    f"the generator has num_classes={g_classes} but the discriminator has "
+                    f"num_classes={d_classes}; they must agree"
+                )

@@ -1,4 +1,5 @@
-"""Convolutional discriminator (critic) for TorchGAN: strided 4x4 convolutions, one logit out."""
+"""Convolutional discriminator (critic) for TorchGAN: strided 4x4 convolutions, one logit out,
+optionally conditioned by projection and with an auxiliary-classifier head."""
 
 from __future__ import annotations
 
@@ -8,13 +9,24 @@ import torch
 import torch.nn as nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm
+from torchgan.layers import MinibatchDiscrimination1d
 from torchgan.models import Discriminator
 
-from .._validation import check_choice, check_fraction, check_image_batch, check_int, check_size
+from .._validation import (
+    check_choice,
+    check_fraction,
+    check_image_batch,
+    check_int,
+    check_labels,
+    check_num_classes,
+    check_size,
+)
 
-__all__ = ["NORMS", "ConvDiscriminator"]
+__all__ = ["LABEL_TYPES", "MODES", "NORMS", "ConvDiscriminator"]
 
 NORMS = ("none", "batch", "spectral", "layer")
+LABEL_TYPES = ("none", "required")
+MODES = ("discriminator", "classifier", "both")
 
 
 def _conv_block(in_ch: int, out_ch: int, norm: str, nl: nn.Module, dropout: float) -> nn.Sequential:
@@ -30,6 +42,26 @@ def _conv_block(in_ch: int, out_ch: int, norm: str, nl: nn.Module, dropout: floa
     return nn.Sequential(*layers)
 
 
+def _identity(module: nn.Module) -> nn.Module:
+    return module
+
+
+def _raw_weight(module: nn.Module) -> torch.Tensor:
+    """The trainable weight: under spectral normalisation ``weight`` is a computed view."""
+    if parametrize.is_parametrized(module, "weight"):
+        return module.parametrizations.weight.original
+    return module.weight
+
+
+def _check_classes(label_type: str, num_classes: int | None) -> int | None:
+    # Unlike the generator, an unconditional critic may have classes: ACGAN's classifier head.
+    if num_classes is None:
+        if label_type == "required":
+            raise ValueError("label_type='required' needs num_classes (an integer >= 2)")
+        return None
+    return check_num_classes(num_classes)
+
+
 class ConvDiscriminator(Discriminator):
     r"""Discriminator of ``num_layers`` stride-2 4x4 convolutions and a linear read-out.
 
@@ -38,7 +70,14 @@ class ConvDiscriminator(Discriminator):
 
     As a Wasserstein critic with gradient penalty use ``norm="none"``, ``"layer"`` or
     ``"spectral"``: ``"batch"`` is wrong for a critic, because batch norm couples the images of
-    a batch and the penalty assumes each output depends on its own input only.
+    a batch and the penalty assumes each output depends on its own input only (the same holds
+    for ``minibatch_features``).
+
+    With ``num_classes`` the discriminator also has an auxiliary-classifier head (Odena et al.,
+    2017), reached by ``forward(x, mode="classifier")`` as TorchGAN's ACGAN losses call it. With
+    ``label_type="required"`` the critic is conditioned by projection (Miyato & Koyama, 2018):
+    the logit is ``linear(features) + <embed(y), pooled features>``, the features summed over
+    positions.
 
     Args:
         in_size: image size, an int or ``(height, width)``; any side >= 8 and >= ``2**num_layers``.
@@ -46,17 +85,26 @@ class ConvDiscriminator(Discriminator):
         step_channels: channels of the first convolution, doubled at each further one.
         num_layers: number of stride-2 convolutions.
         dropout: dropout after each convolution's activation, in ``[0, 1)``.
-        norm: ``"none"``, ``"batch"``, ``"spectral"`` (spectral normalisation of every weight)
-            or ``"layer"`` (layer norm over each image's channels and positions).
+        norm: ``"none"``, ``"batch"``, ``"spectral"`` (spectral normalisation of every weight,
+            the heads and the projection embedding included) or ``"layer"`` (layer norm over
+            each image's channels and positions).
         nonlinearity: activation; ``None`` means ``LeakyReLU(0.2)``.
-        label_type: ``"none"`` (conditional critics are not supported yet).
+        label_type: ``"none"`` (unconditional critic) or ``"required"`` (projection-conditioned
+            on the data's labels; needs ``num_classes``).
+        num_classes: number of classes; adds the auxiliary-classifier head.
+        minibatch_features: ``0`` (off) or the number of minibatch-discrimination features
+            (Salimans et al., 2016; TorchGAN's ``MinibatchDiscrimination1d``) appended to the
+            flattened features before the linear read-out.
 
     Raises:
         ValueError: an argument is out of range or unknown; the message names it.
 
     Shapes:
-        ``forward(x)`` takes ``(batch, in_channels, height, width)`` and returns logits
-        ``(batch,)``; with ``feature_matching=True`` it returns the last feature map
+        ``forward(x)`` (``forward(x, y)`` with ``label_type="required"``) takes ``x`` of shape
+        ``(batch, in_channels, height, width)`` and ``y`` of shape ``(batch,)`` with values in
+        ``[0, num_classes)``, and returns logits ``(batch,)``; ``mode="classifier"`` returns
+        class logits ``(batch, num_classes)``, ``mode="both"`` the pair; with
+        ``feature_matching=True`` it returns the last feature map
         ``(batch, step_channels * 2**(num_layers - 1), height / 2**num_layers, ...)``.
     """
 
@@ -70,14 +118,18 @@ class ConvDiscriminator(Discriminator):
         norm: str = "none",
         nonlinearity: nn.Module | None = None,
         label_type: str = "none",
+        num_classes: int | None = None,
+        minibatch_features: int = 0,
     ):
         super().__init__(check_int("in_channels", in_channels), label_type)
-        check_choice("label_type", label_type, ("none",))
+        check_choice("label_type", label_type, LABEL_TYPES)
         self.norm = check_choice("norm", norm, NORMS)
         self.in_size = check_size("in_size", in_size)
         check_int("step_channels", step_channels)
         check_int("num_layers", num_layers)
         check_fraction("dropout", dropout)
+        check_int("minibatch_features", minibatch_features, minimum=0)
+        self.num_classes = _check_classes(label_type, num_classes)
         if min(self.in_size) < 2**num_layers:
             raise ValueError(
                 f"in_size must be >= 2**num_layers = {2**num_layers} so that every convolution "
@@ -89,8 +141,16 @@ class ConvDiscriminator(Discriminator):
             blocks.append(_conv_block(channels, step_channels * 2**i, norm, nl, dropout))
             channels, h, w = step_channels * 2**i, h // 2, w // 2
         self.model = nn.Sequential(*blocks)
-        head = nn.Linear(channels * h * w, 1)
-        self.disc = spectral_norm(head) if norm == "spectral" else head
+        flat = channels * h * w
+        sn = spectral_norm if norm == "spectral" else _identity
+        self.minibatch = (
+            MinibatchDiscrimination1d(flat, minibatch_features) if minibatch_features else None
+        )
+        self.disc = sn(nn.Linear(flat + minibatch_features, 1))
+        if self.num_classes is not None:
+            self.aux = sn(nn.Linear(flat, self.num_classes))
+        if label_type == "required":
+            self.projection = sn(nn.Embedding(self.num_classes, channels))
         self._weight_initializer()
 
     def _weight_initializer(self) -> None:
@@ -98,29 +158,73 @@ class ConvDiscriminator(Discriminator):
         the raw weight under spectral normalisation, where ``weight`` is a computed view."""
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
-                parametrized = parametrize.is_parametrized(m, "weight")
-                nn.init.kaiming_normal_(
-                    m.parametrizations.weight.original if parametrized else m.weight
-                )
+                nn.init.kaiming_normal_(_raw_weight(m))
             elif isinstance(m, nn.BatchNorm2d):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Embedding):
+                # Small, so the projection term starts as a nudge to the unconditional logit.
+                nn.init.normal_(_raw_weight(m), std=0.02)
+            elif isinstance(m, MinibatchDiscrimination1d):
+                # TorchGAN draws T from N(0, 1): the L1 distances between samples' rows are then
+                # O(intermediate * sqrt(in_features)), exp(-distance) underflows to 0 and neither
+                # the feature nor its gradient carries anything. This scale makes them O(1).
+                std = 1.0 / (m.intermediate_features * m.in_features**0.5)
+                nn.init.normal_(m.T, std=std)
 
-    def forward(self, x: torch.Tensor, feature_matching: bool = False) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor | None = None,
+        mode: str = "discriminator",
+        feature_matching: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Score images.
 
         Args:
             x: images ``(batch, in_channels, height, width)``.
+            y: class labels ``(batch,)`` in ``[0, num_classes)``; required (and only allowed)
+                with ``label_type="required"``, except in ``mode="classifier"``, which ignores
+                them (TorchGAN's ACGAN losses call it without labels).
+            mode: ``"discriminator"`` (real/fake logits), ``"classifier"`` (class logits, needs
+                ``num_classes``) or ``"both"``.
             feature_matching: return the last hidden feature map instead of the logits.
 
         Returns:
-            Logits ``(batch,)``, or the feature map when ``feature_matching`` is true.
+            Logits ``(batch,)``; class logits ``(batch, num_classes)`` for ``"classifier"``;
+            both as a pair for ``"both"``; the feature map when ``feature_matching`` is true.
 
         Raises:
-            ValueError: ``x`` does not have the shape the discriminator was built for.
+            ValueError: ``x`` does not have the shape the discriminator was built for; ``mode``
+                is unknown or asks for a classifier this discriminator lacks; ``y`` is missing,
+                not expected, or holds a label out of range.
         """
         check_image_batch("x", x, self.input_dims, self.in_size)
+        check_choice("mode", mode, MODES)
+        if mode != "discriminator" and self.num_classes is None:
+            raise ValueError(
+                f"mode={mode!r} needs the auxiliary classifier, which this discriminator lacks: "
+                f"build it with num_classes"
+            )
+        if mode != "classifier" or y is not None:
+            y = self._check_labels(y, x.size(0))
         features = self.model(x)
         if feature_matching:
             return features
-        return self.disc(features.flatten(1)).view(-1)
+        flat = features.flatten(1)
+        if mode == "classifier":
+            return self.aux(flat)
+        critic = self.disc(flat if self.minibatch is None else self.minibatch(flat)).view(-1)
+        if y is not None:
+            critic = critic + (self.projection(y) * features.sum(dim=(2, 3))).sum(dim=1)
+        return critic if mode == "discriminator" else (critic, self.aux(flat))
+
+    def _check_labels(self, y: torch.Tensor | None, batch: int) -> torch.Tensor | None:
+        if self.label_type == "none":
+            if y is not None:
+                raise ValueError(
+                    "y was given, but this discriminator has label_type='none' "
+                    "(build it with label_type='required' and num_classes to condition it)"
+                )
+            return None
+        return check_labels("y", y, batch, self.num_classes)

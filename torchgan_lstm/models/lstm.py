@@ -20,13 +20,28 @@ import torch
 import torch.nn as nn
 from torchgan.models import Generator
 
-from .._validation import check_choice, check_fraction, check_int, check_size
+from .._validation import (
+    check_choice,
+    check_fraction,
+    check_int,
+    check_labels,
+    check_num_classes,
+    check_size,
+)
 from ._blocks import ConvHead, base_channels, init_lstm_, upsampling_plan
 
 __all__ = ["DECODERS", "LABEL_TYPES", "LSTMGenerator"]
 
 DECODERS = ("conv", "rows", "canvas")
 LABEL_TYPES = ("none", "generated", "required")
+
+
+def _run_lstm(lstm: nn.LSTM, inputs: torch.Tensor) -> tuple[torch.Tensor, tuple]:
+    # Inside the decoder's forward, so that under DataParallel each replica's copy of the
+    # weights is made one contiguous cuDNN block (else cuDNN warns and copies at every call).
+    if inputs.is_cuda:
+        lstm.flatten_parameters()
+    return lstm(inputs)
 
 
 class _SequenceInput(nn.Module):
@@ -72,7 +87,7 @@ class _ConvDecoder(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         batch = z.size(0)
-        out, _ = self.lstm(self.inputs(z))  # (batch, cells, hidden)
+        out, _ = _run_lstm(self.lstm, self.inputs(z))  # (batch, cells, hidden)
         cells = self.to_cell(out)  # (batch, cells, base_channels), cells in raster order
         fmap = cells.transpose(1, 2).reshape(batch, self.head.base_channels, *self.head.base)
         if self.skip is not None:
@@ -95,7 +110,7 @@ class _RowsDecoder(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         batch = z.size(0)
-        out, _ = self.lstm(self.inputs(z))  # (batch, bands, hidden)
+        out, _ = _run_lstm(self.lstm, self.inputs(z))  # (batch, bands, hidden)
         bands = self.to_band(out)  # (batch, bands, channels * rows * width)
         height, width = self.out_size
         bands = bands.view(batch, -1, self.out_channels, self.rows, width)
@@ -119,7 +134,7 @@ class _CanvasDecoder(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         batch = z.size(0)
-        out, _ = self.lstm(self.inputs(z))  # (batch, steps, hidden)
+        out, _ = _run_lstm(self.lstm, self.inputs(z))  # (batch, steps, hidden)
         # All steps go through the shared decoder as one batch of batch * steps maps.
         base = self.to_base(out.reshape(batch * self.steps, -1))
         updates = self.head(base.view(batch * self.steps, self.head.base_channels, *self.head.base))
@@ -203,7 +218,9 @@ class LSTMGenerator(Generator):
         self.num_classes = self._check_classes(label_type, num_classes)
         in_features = encoding_dims
         if self.num_classes is not None:
-            # The label embedding is joined to the noise, so it reaches every step's input.
+            # The label embedding is joined to the noise; each step's input is a linear read of
+            # [noise, embedding] (and the conv decoder's latent skip reads it too), so the label
+            # conditions every step of the recurrence directly, not only through its state.
             self.label_embedding = nn.Embedding(self.num_classes, encoding_dims)
             in_features += encoding_dims
         nl = nn.LeakyReLU(0.2) if nonlinearity is None else nonlinearity
@@ -224,7 +241,7 @@ class LSTMGenerator(Generator):
             return None
         if num_classes is None:
             raise ValueError(f"label_type={label_type!r} needs num_classes (an integer >= 2)")
-        return check_int("num_classes", num_classes, minimum=2)
+        return check_num_classes(num_classes)
 
     def _build_decoder(
         self, in_features, step_channels, batchnorm, nl, lstm_kw, latent_skip, rows_per_step, steps
@@ -255,7 +272,8 @@ class LSTMGenerator(Generator):
     @property
     def lstm(self) -> nn.LSTM:
         """The ``nn.LSTM`` that runs the recurrence of the selected decoder."""
-        return self.decoder.lstm
+        # TorchGAN's ParallelTrainer wraps each child module in nn.DataParallel.
+        return getattr(self.decoder, "module", self.decoder).lstm
 
     def _weight_initializer(self) -> None:
         """TorchGAN's initialisation for convolutions and batch norm; standard LSTM init."""
@@ -296,26 +314,8 @@ class LSTMGenerator(Generator):
             got = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
             raise ValueError(f"z must have shape (batch, {self.encoding_dims}), got {got}")
         if self.num_classes is not None:
-            z = torch.cat([z, self.label_embedding(self._check_labels(y, z.size(0)))], dim=1)
+            y = check_labels("y", y, z.size(0), self.num_classes)
+            z = torch.cat([z, self.label_embedding(y)], dim=1)
         elif y is not None:
             raise ValueError("y was given, but this generator has label_type='none'")
-        if z.is_cuda:
-            self.lstm.flatten_parameters()  # weights stay one cuDNN block under DataParallel
         return self.last_nonlinearity(self.decoder(z))
-
-    def _check_labels(self, y: torch.Tensor | None, batch: int) -> torch.Tensor:
-        if y is None:
-            raise ValueError(
-                f"y is required: this generator has label_type={self.label_type!r} and "
-                f"num_classes={self.num_classes}"
-            )
-        if y.shape != (batch,) or y.dtype not in (torch.int64, torch.int32):
-            raise ValueError(
-                f"y must be an integer tensor of shape ({batch},), got {y.dtype} {tuple(y.shape)}"
-            )
-        if y.numel() and (int(y.min()) < 0 or int(y.max()) >= self.num_classes):
-            raise ValueError(
-                f"y must hold labels in [0, {self.num_classes}), got values in "
-                f"[{int(y.min())}, {int(y.max())}]"
-            )
-        return y
