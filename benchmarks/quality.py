@@ -48,6 +48,7 @@ VARIANTS: dict[str, dict] = {
     "lstm-conv+no-skip": {"decoder": "conv", "latent_skip": False},
     "lstm-conv+bnD": {"decoder": "conv", "d_norm": "batch"},
     "lstm-conv+no-dropout": {"decoder": "conv", "d_dropout": 0.0},
+    "lstm-conv+minibatch": {"decoder": "conv", "d_minibatch_features": 16},
     # Wasserstein with gradient penalty (Gulrajani et al.: 5 critic steps, Adam 1e-4, beta2 0.9).
     "dcgan+wgan-gp": {"generator": "dcgan", **_WGAN_GP},
     "lstm-conv+wgan-gp": {"decoder": "conv", **_WGAN_GP},

@@ -66,6 +66,12 @@ def _add_train_arguments(p: argparse.ArgumentParser) -> None:
     dis.add_argument("--d-layers", type=int, default=d.d_layers)
     dis.add_argument("--d-dropout", type=float, default=d.d_dropout)
     dis.add_argument("--d-norm", choices=NORMS, default=d.d_norm)
+    dis.add_argument(
+        "--d-minibatch-features",
+        type=int,
+        default=d.d_minibatch_features,
+        help="conv discriminator: minibatch-discrimination features against collapse (0: off)",
+    )
 
     opt = p.add_argument_group("optimisation")
     opt.add_argument("--loss", choices=LOSS_FAMILIES, default=d.loss)

@@ -67,6 +67,7 @@ MODEL_FIELDS = (
     "d_step_channels",
     "d_layers",
     "d_norm",
+    "d_minibatch_features",
 )
 # Resuming also needs the same step count per TorchGAN epoch, which the checkpoint counts in.
 RESUME_FIELDS = (*MODEL_FIELDS, "eval_every")
@@ -101,6 +102,7 @@ class RunConfig:
     d_layers: int = 3
     d_dropout: float = 0.3
     d_norm: str = "none"
+    d_minibatch_features: int = 0
     loss: str = "minimax"
     ncritic: int = 1
     batch_size: int = 64
@@ -228,7 +230,12 @@ def discriminator_spec(config: RunConfig) -> tuple[type, dict]:
         "step_channels": config.d_step_channels,
     }
     if config.discriminator == "conv":
-        args.update(num_layers=config.d_layers, dropout=config.d_dropout, norm=config.d_norm)
+        args.update(
+            num_layers=config.d_layers,
+            dropout=config.d_dropout,
+            norm=config.d_norm,
+            minibatch_features=config.d_minibatch_features,
+        )
     return registry.get_model_builder(DISCRIMINATORS[config.discriminator]), args
 
 
