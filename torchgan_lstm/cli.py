@@ -57,6 +57,11 @@ def _add_train_arguments(p: argparse.ArgumentParser) -> None:
         action="store_false",
         help="no batch norm in the generator (under torchrun on CPU: exact multi-rank runs)",
     )
+    gen.add_argument(
+        "--lstm-gate",
+        action="store_true",
+        help="conv decoder: the LSTM's map joins the skip path through a gate starting at 0",
+    )
     gen.add_argument("--rows-per-step", type=int, default=d.rows_per_step)
     gen.add_argument("--canvas-steps", type=int, default=d.canvas_steps)
 

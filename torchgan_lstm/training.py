@@ -61,6 +61,7 @@ MODEL_FIELDS = (
     "g_step_channels",
     "g_batchnorm",
     "latent_skip",
+    "lstm_gate",
     "rows_per_step",
     "canvas_steps",
     "discriminator",
@@ -95,6 +96,7 @@ class RunConfig:
     g_step_channels: int = 32
     g_batchnorm: bool = True
     latent_skip: bool = True
+    lstm_gate: bool = False
     rows_per_step: int = 1
     canvas_steps: int = 4
     discriminator: str = "conv"
@@ -216,6 +218,7 @@ def generator_spec(config: RunConfig) -> tuple[type, dict]:
             num_layers=config.num_layers,
             dropout=config.lstm_dropout,
             latent_skip=config.latent_skip,
+            lstm_gate=config.lstm_gate,
             rows_per_step=config.rows_per_step,
             steps=config.canvas_steps,
         )

@@ -83,15 +83,25 @@ class _ConvDecoder(nn.Module):
         # A direct linear path from the noise to the base map (DCGAN's first layer): the LSTM
         # then refines a map instead of being its only source.
         self.skip = nn.Linear(in_features, channels * cells) if latent_skip else None
+        # ReZero-style gate (Bachlechner et al., 2020) on the LSTM's map, starting at 0: training
+        # starts from the skip path alone (DCGAN's first layer) and lets the recurrence in as it
+        # helps.
+        self.gate: nn.Parameter | None = None  # set by LSTMGenerator(lstm_gate=True)
         self.head = ConvHead(out_size, out_channels, step_channels, batchnorm, nl)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         batch = z.size(0)
         out, _ = _run_lstm(self.lstm, self.inputs(z))  # (batch, cells, hidden)
         cells = self.to_cell(out)  # (batch, cells, base_channels), cells in raster order
+        # transpose + reshape leaves channels-last strides; made contiguous (one small copy)
+        # because TorchInductor (torch 2.11, CUDA, with --amp --compile) predicted the wrong
+        # strides for the backward of the next transposed convolution given such an input.
         fmap = cells.transpose(1, 2).reshape(batch, self.head.base_channels, *self.head.base)
+        fmap = fmap.contiguous()
+        if self.gate is not None:
+            fmap = self.gate * fmap
         if self.skip is not None:
-            fmap = fmap + self.skip(z).view_as(fmap)
+            fmap = self.skip(z).view_as(fmap) + fmap
         return self.head(fmap)
 
 
@@ -162,6 +172,8 @@ class LSTMGenerator(Generator):
         decoder: ``"conv"``, ``"rows"`` or ``"canvas"`` (see the module docstring).
         input_size: width of each step's input vector (default ``hidden_size // 2``).
         latent_skip: ``conv`` only: a linear path from the noise to the base map beside the LSTM.
+        lstm_gate: ``conv`` only, with ``latent_skip``: scale the LSTM's map by a learned scalar
+            that starts at 0, so training starts from the skip path and the recurrence joins in.
         rows_per_step: ``rows`` only: image rows drawn per LSTM step; must divide the height.
         steps: ``canvas`` only: number of drawing steps.
         num_classes: number of classes for a conditional generator.
@@ -191,6 +203,7 @@ class LSTMGenerator(Generator):
         decoder: str = "conv",
         input_size: int | None = None,
         latent_skip: bool = True,
+        lstm_gate: bool = False,
         rows_per_step: int = 1,
         steps: int = 4,
         num_classes: int | None = None,
@@ -225,9 +238,16 @@ class LSTMGenerator(Generator):
             in_features += encoding_dims
         nl = nn.LeakyReLU(0.2) if nonlinearity is None else nonlinearity
         self.last_nonlinearity = nn.Tanh() if last_nonlinearity is None else last_nonlinearity
+        if lstm_gate and (self.decoder_name != "conv" or not latent_skip):
+            raise ValueError(
+                f"lstm_gate=True needs decoder='conv' with latent_skip=True (the gate starts the "
+                f"LSTM's map at 0), got decoder={decoder!r}, latent_skip={latent_skip}"
+            )
         self.decoder = self._build_decoder(
             in_features, step_channels, batchnorm, nl, lstm_kw, latent_skip, rows_per_step, steps
         )
+        if lstm_gate:
+            self.decoder.gate = nn.Parameter(torch.zeros(()))
         self._weight_initializer()
 
     @staticmethod
