@@ -130,3 +130,15 @@ def test_options_without_a_cross_rank_design_are_refused_before_any_work(option,
     ):
         train(config)
     assert not (tmp_path / "run").exists()
+
+
+def test_more_processes_than_gpus_is_refused_by_name(monkeypatch):
+    from torchgan_lstm.distributed import _resolve_backend
+
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(ValueError, match="LOCAL_RANK=1 has no GPU: this machine has 1"):
+        _resolve_backend("nccl", "cuda")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    assert _resolve_backend("nccl", "cuda") == ("nccl", torch.device("cuda", 0))

@@ -137,6 +137,12 @@ def _resolve_backend(backend: str, device_name: str) -> tuple[str, torch.device]
     if backend == "nccl" and not cuda:
         raise ValueError("backend='nccl' needs CUDA devices; use backend='gloo' on CPU")
     local_rank = _env_int("LOCAL_RANK")
+    if cuda and local_rank >= torch.cuda.device_count():
+        # One process per GPU: NCCL cannot put two ranks on one device.
+        raise ValueError(
+            f"LOCAL_RANK={local_rank} has no GPU: this machine has "
+            f"{torch.cuda.device_count()}, so torchrun's --nproc_per_node must be at most that"
+        )
     device = torch.device("cuda", local_rank) if cuda else torch.device("cpu")
     return backend, device
 
@@ -154,7 +160,8 @@ def init(backend: str = "auto", device: str = "auto", seed: int = 0) -> Distribu
         The process's :class:`DistributedContext`.
 
     Raises:
-        ValueError: not started by ``torchrun``, an unknown backend, or NCCL without CUDA.
+        ValueError: not started by ``torchrun``, an unknown backend, NCCL without CUDA, or more
+            processes on this machine than it has GPUs.
     """
     if not launched_by_torchrun():
         names = ", ".join(_TORCHRUN_VARS)
