@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import os
 import shutil
 import tempfile
@@ -55,7 +54,7 @@ from .training import (
     build_trainer,
     check_same_models,
     latest_checkpoint,
-    sample_grid,
+    write_outputs,
 )
 
 __all__ = [
@@ -409,7 +408,6 @@ def train(
             (``ema_decay``, ``max_seconds``, ``compile``); all raised before the first step.
     """
     from .data import build_dataset, make_dataloader
-    from .plots import plot_losses
     from .progress import attach_progress_bar
 
     config.validate()
@@ -487,9 +485,7 @@ def train(
         drift = (replica_max_abs_diff(trainer), replica_max_abs_diff(trainer, buffers=True))
         if not context.is_main:
             return {}
-        return _write_outputs(
-            trainer, config, steps.done, seconds, plot_losses, context, backend, drift
-        )
+        return _write_outputs(trainer, config, steps.done, seconds, context, backend, drift)
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -509,20 +505,8 @@ def _silenced():
         yield
 
 
-def _write_outputs(trainer, config, steps, seconds, plot_losses, context, backend, drift) -> dict:
-    out = Path(config.out)
-    generator = trainer.generator.module
-    generator.eval()
-    sample_grid(generator, out / "samples.png", n=config.sample_size, seed=config.seed)
-    plot_losses(trainer.logger.get_loss_viz().logs, out / "loss_curves.png")
-    history = {}
-    if trainer.metrics:
-        history = {k: list(v) for k, v in trainer.logger.get_metric_viz().logs.items() if v}
-    summary = {
-        "steps": steps,
-        "train_seconds": round(seconds, 1),
-        "metrics": {name: values[-1] for name, values in history.items()},
-        "metric_history": history,
+def _write_outputs(trainer, config, steps, seconds, context, backend, drift) -> dict:
+    extra = {
         "world_size": context.world_size,
         "backend": dist.get_backend() if backend == "auto" else backend,
         "device": str(context.device),
@@ -530,11 +514,5 @@ def _write_outputs(trainer, config, steps, seconds, plot_losses, context, backen
         # buffers (batch norm statistics: per-rank on CPU, where there is no SyncBatchNorm).
         "replica_max_abs_diff": drift[0],
         "replica_buffer_max_abs_diff": drift[1],
-        "checkpoint": str(latest_checkpoint(out)),
-        "samples": str(out / "samples.png"),
-        "loss_curves": str(out / "loss_curves.png"),
-        "tensorboard": str(out / "tensorboard"),
-        "config": config.to_dict(),
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    return summary
+    return write_outputs(trainer, trainer.generator.module, config, steps, seconds, extra)

@@ -130,21 +130,14 @@ class EMATrainer(Trainer):
         self.ema.load_state_dict(state)
 
     def save_model(self, epoch, save_items=None):
-        items = (
-            []
-            if save_items is None
-            else list(save_items)
-            if isinstance(save_items, list)
-            else [save_items]
-        )
-        super().save_model(epoch, [*items, "generator_ema"])
+        super().save_model(epoch, [*_as_list(save_items), "generator_ema"])
 
     def load_model(self, load_path="", load_items=None):
-        items = (
-            []
-            if load_items is None
-            else list(load_items)
-            if isinstance(load_items, list)
-            else [load_items]
-        )
-        super().load_model(load_path, [*items, "generator_ema"])
+        super().load_model(load_path, [*_as_list(load_items), "generator_ema"])
+
+
+def _as_list(items) -> list:
+    # TorchGAN takes None, one item or a list for save_items / load_items.
+    if items is None:
+        return []
+    return list(items) if isinstance(items, list) else [items]

@@ -45,6 +45,7 @@ __all__ = [
     "load_generator",
     "resolve_device",
     "train",
+    "write_outputs",
 ]
 
 GENERATORS = {"lstm": "lstm_generator", "dcgan": "dcgan_generator"}
@@ -568,7 +569,6 @@ def train(
         DataLoaderFailed: the data loader raised (names the step and the cause).
         Checkpoints written before either failure are kept as they were.
     """
-    from .plots import plot_losses
 
     config.validate()
     device = resolve_device(config.device)
@@ -616,18 +616,36 @@ def train(
         trainer.logger.close()
     seconds = time.perf_counter() - start
 
+    timing = {
+        "step_seconds": round(steps.seconds, 1),
+        "stopped_by": "max_seconds" if steps.out_of_time else "max_steps",
+    }
+    return write_outputs(trainer, sampling_generator(trainer), config, steps.done, seconds, timing)
+
+
+def write_outputs(
+    trainer: Trainer,
+    generator: torch.nn.Module,
+    config: RunConfig,
+    steps: int,
+    seconds: float,
+    extra: dict | None = None,
+) -> dict:
+    """After training: ``samples.png`` from ``generator``, ``loss_curves.png`` and
+    ``summary.json`` (steps, time, last metrics and their history, output paths, ``extra``,
+    the configuration) under ``config.out``; return the summary."""
+    from .plots import plot_losses
+
     out = Path(config.out)
-    generator = sampling_generator(trainer).eval()
-    sample_grid(generator, out / "samples.png", n=config.sample_size, seed=config.seed)
+    sample_grid(generator.eval(), out / "samples.png", n=config.sample_size, seed=config.seed)
     plot_losses(trainer.logger.get_loss_viz().logs, out / "loss_curves.png")
     history = {}
     if trainer.metrics:
         history = {k: list(v) for k, v in trainer.logger.get_metric_viz().logs.items() if v}
     summary = {
-        "steps": steps.done,
+        "steps": steps,
         "train_seconds": round(seconds, 1),
-        "step_seconds": round(steps.seconds, 1),
-        "stopped_by": "max_seconds" if steps.out_of_time else "max_steps",
+        **(extra or {}),
         "metrics": {name: values[-1] for name, values in history.items()},
         # One entry per evaluation, at steps eval_every, 2 * eval_every, ... (this process only).
         "metric_history": history,
