@@ -10,6 +10,8 @@ from torchgan.models import Generator
 from torchgan_lstm.models import LSTMGenerator
 from torchgan_lstm.models._blocks import upsampling_plan
 
+from .conftest import SMALL_GENERATOR
+
 DECODERS = ["conv", "rows", "canvas"]
 
 
@@ -206,3 +208,23 @@ def test_runs_on_cuda_with_cudnn_lstm(decoder):
     assert x.is_cuda and x.shape == (4, 1, 16, 16)
     x.mean().backward()
     assert g.lstm.weight_hh_l0.grad is not None
+
+
+def test_lstm_gate_starts_from_the_skip_path_and_learns():
+    torch.manual_seed(0)
+    g = LSTMGenerator(**{**SMALL_GENERATOR, "decoder": "conv"}, lstm_gate=True).eval()
+    z = torch.randn(4, SMALL_GENERATOR["encoding_dims"])
+    out = g(z)
+    with torch.no_grad():  # at gate 0 the LSTM's weights cannot change the image
+        for p in g.lstm.parameters():
+            p.add_(torch.randn_like(p))
+    torch.testing.assert_close(g(z), out)
+    g.train()
+    g(z).sum().backward()
+    assert g.decoder.gate.grad is not None and g.decoder.gate.grad.abs() > 0
+
+
+@pytest.mark.parametrize("kwargs", [{"decoder": "rows"}, {"latent_skip": False}])
+def test_lstm_gate_needs_the_conv_decoder_with_its_skip_path(kwargs):
+    with pytest.raises(ValueError, match="lstm_gate=True needs decoder='conv' with latent_skip"):
+        LSTMGenerator(**{**SMALL_GENERATOR, **kwargs}, lstm_gate=True)
