@@ -184,6 +184,7 @@ def test_evaluate_prints_and_writes_the_metrics(trained_run, tmp_path):
         ),
         (["--data-root", "/nonexistent/fashion"], "Fashion-MNIST (train split) not found"),
         (["--generator", "dcgan", "--image-size", "28"], "power of two >= 16"),
+        (["--discriminator", "dcgan", "--image-size", "24"], "DCGAN discriminator, got 24"),
         (["--decoder", "pixelcnn"], "argument --decoder: invalid choice: 'pixelcnn'"),
         (["--lstm-dropout", "0.5", "--num-layers", "1"], "dropout acts between LSTM layers"),
     ],

@@ -144,11 +144,12 @@ class RunConfig:
             check_int(name, getattr(self, name))
         if self.epochs is not None:
             check_int("epochs", self.epochs)
-        if self.generator == "dcgan" and not _dcgan_size(self.image_size):
-            raise ValueError(
-                f"image_size must be a power of two >= 16 for TorchGAN's DCGAN generator, "
-                f"got {self.image_size}"
-            )
+        for role, name in (("generator", self.generator), ("discriminator", self.discriminator)):
+            if name == "dcgan" and not _dcgan_size(self.image_size):
+                raise ValueError(
+                    f"image_size must be a power of two >= 16 for TorchGAN's DCGAN {role}, "
+                    f"got {self.image_size}"
+                )
         check_int("metric_samples", self.metric_samples, minimum=0)
         for name in ("g_lr", "d_lr"):
             if not getattr(self, name) > 0:
