@@ -41,6 +41,7 @@ VARIANTS: dict[str, dict] = {
     "lstm-rows+dcganD+ema": {"decoder": "rows", **_DCGAN_D, **_EMA},
     "lstm-canvas+dcganD+ema": {"decoder": "canvas", **_DCGAN_D, **_EMA},
     "lstm-conv+dcganD+ema+gate": {"decoder": "conv", "lstm_gate": True, **_DCGAN_D, **_EMA},
+    "lstm-conv+dcganD+gate": {"decoder": "conv", "lstm_gate": True, **_DCGAN_D},
     # Ablations of the conv decoder against our ConvDiscriminator (dropout 0.3, no norm).
     "lstm-conv+ema": {"decoder": "conv", **_EMA},
     "lstm-conv+sn+hinge": {"decoder": "conv", "d_norm": "spectral", "loss": "hinge"},
