@@ -40,8 +40,8 @@ def main(argv: list[str] | None = None) -> None:
         "--modes",
         nargs="+",
         default=["fp32"],
-        help="speed modes (fp32 amp channels-last "
-        "amp+channels-last amp+compile), timed side by side",
+        choices=("fp32", "amp", "channels-last", "amp+channels-last", "amp+compile"),
+        help="speed modes (benchmarks/speed.py MODES), timed side by side",
     )
     s.add_argument("--rounds", type=int, default=15, help="timed rounds per measurement")
     q = p.add_argument_group("quality suite")
@@ -98,6 +98,9 @@ def main(argv: list[str] | None = None) -> None:
         from .quality import VARIANTS, run_quality, summarise
         from .report import write_quality_report
 
+        unknown = [name for name in args.variants if name not in VARIANTS]
+        if unknown:
+            p.error(f"unknown --variants {unknown}; known: {sorted(VARIANTS)}")
         variants = {name: VARIANTS[name] for name in args.variants}
         variants.update({name: json.loads(spec) for name, spec in args.variant})
         base = {

@@ -95,3 +95,21 @@ def test_profile_groups_operators_by_model_part():
     assert _group("aten::addmm") == "linear / matmul"
     assert _group("aten::_foreach_addcdiv_") == "optimizer (Adam)"
     assert _group("aten::tanh") == "other"
+
+
+def test_run_refuses_unknown_variants_and_modes(capsys):
+    from benchmarks.run import main
+    from benchmarks.speed import MODES
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--suite", "quality", "--variants", "no-such-variant"])
+    assert exit_info.value.code == 2 and "unknown --variants ['no-such-variant']" in (
+        capsys.readouterr().err
+    )
+    for mode in MODES:  # every mode the suite knows is accepted by the parser...
+        with pytest.raises(SystemExit):
+            main(["--suite", "speed", "--modes", mode, "--rounds", "-1", "--threads", "x"])
+        assert "invalid choice" not in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # ...and no other
+        main(["--suite", "speed", "--modes", "fp16"])
+    assert "invalid choice: 'fp16'" in capsys.readouterr().err
