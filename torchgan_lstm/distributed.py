@@ -54,6 +54,7 @@ from .training import (
     build_trainer,
     check_same_models,
     latest_checkpoint,
+    training_dataset,
     write_outputs,
 )
 
@@ -407,7 +408,7 @@ def train(
             checkpoint of another configuration, or an option not supported under torchrun
             (``ema_decay``, ``max_seconds``, ``compile``); all raised before the first step.
     """
-    from .data import build_dataset, make_dataloader
+    from .data import make_dataloader
     from .progress import attach_progress_bar
 
     config.validate()
@@ -429,14 +430,7 @@ def train(
         torch.manual_seed(config.seed)  # the same initial models on every rank
         if not context.is_main:
             dist.barrier()  # rank 0 downloads the dataset, if it must, before the others read it
-        dataset = build_dataset(
-            config.dataset,
-            config.data_root,
-            config.image_size,
-            config.channels,
-            "train",
-            config.download and context.is_main,
-        )
+        dataset = training_dataset(config, config.download and context.is_main)
         if context.is_main:
             dist.barrier()
         sampler = DistributedSampler(

@@ -369,6 +369,19 @@ class StepLoader:
         restore_rng_state(state["rng"])
 
 
+def training_dataset(config: RunConfig, download: bool):
+    """The training split ``config`` names, checked against the models' image shape.
+
+    Raises:
+        ValueError: the dataset is missing (and not downloaded) or its images do not fit.
+    """
+    dataset = build_dataset(
+        config.dataset, config.data_root, config.image_size, config.channels, "train", download
+    )
+    check_images_fit(dataset, config)
+    return dataset
+
+
 def check_images_fit(dataset, config: RunConfig) -> None:
     """Check that ``dataset``'s first image has the shape the models are built for.
 
@@ -574,15 +587,7 @@ def train(
     config.validate()
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
-    dataset = build_dataset(
-        config.dataset,
-        config.data_root,
-        config.image_size,
-        config.channels,
-        "train",
-        config.download,
-    )
-    check_images_fit(dataset, config)
+    dataset = training_dataset(config, config.download)
     loader = make_dataloader(dataset, config.batch_size, shuffle=True, seed=config.seed)
     if config.epochs is not None:
         config.max_steps = config.epochs * len(loader)
