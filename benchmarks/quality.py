@@ -23,37 +23,59 @@ from torchgan_lstm.training import RunConfig, train
 __all__ = ["VARIANTS", "StepClock", "run_quality", "summarise"]
 
 # Named model configurations. Ablations add entries here (or pass overrides on the command line).
+# Every variant names its discriminator and whether the LSTM is gated, so that a change of the
+# command-line defaults never changes what a recorded variant meant.
+_CONV_D = {"discriminator": "conv"}  # our ConvDiscriminator: dropout 0.3, no norm
 _DCGAN_D = {"discriminator": "dcgan"}  # TorchGAN's DCGANDiscriminator (batch norm), as in issue 7
 _EMA = {"ema_decay": 0.999}
+_TTUR = {"g_lr": 1e-4, "d_lr": 4e-4}
 _WGAN_GP = {"loss": "wgan-gp", "ncritic": 5, "betas": [0.5, 0.9], "g_lr": 1e-4, "d_lr": 1e-4}
+
+
+def _dcgan(**fields) -> dict:
+    return {"generator": "dcgan", **fields}
+
+
+def _lstm(decoder: str, gate: bool = False, **fields) -> dict:
+    return {"generator": "lstm", "decoder": decoder, "lstm_gate": gate, **fields}
+
+
 VARIANTS: dict[str, dict] = {
-    "dcgan": {"generator": "dcgan"},
-    "lstm-conv": {"generator": "lstm", "decoder": "conv"},
-    "lstm-rows": {"generator": "lstm", "decoder": "rows"},
-    "lstm-canvas": {"generator": "lstm", "decoder": "canvas"},
+    "dcgan": _dcgan(**_CONV_D),
+    "lstm-conv": _lstm("conv", **_CONV_D),
+    "lstm-rows": _lstm("rows", **_CONV_D),
+    "lstm-canvas": _lstm("canvas", **_CONV_D),
     # The generators against TorchGAN's DCGAN discriminator, with and without the average.
-    "dcgan+dcganD": {"generator": "dcgan", **_DCGAN_D},
-    "lstm-conv+dcganD": {"decoder": "conv", **_DCGAN_D},
-    "lstm-rows+dcganD": {"decoder": "rows", **_DCGAN_D},
-    "lstm-canvas+dcganD": {"decoder": "canvas", **_DCGAN_D},
-    "dcgan+dcganD+ema": {"generator": "dcgan", **_DCGAN_D, **_EMA},
-    "lstm-conv+dcganD+ema": {"decoder": "conv", **_DCGAN_D, **_EMA},
-    "lstm-rows+dcganD+ema": {"decoder": "rows", **_DCGAN_D, **_EMA},
-    "lstm-canvas+dcganD+ema": {"decoder": "canvas", **_DCGAN_D, **_EMA},
-    "lstm-conv+dcganD+ema+gate": {"decoder": "conv", "lstm_gate": True, **_DCGAN_D, **_EMA},
-    "lstm-conv+dcganD+gate": {"decoder": "conv", "lstm_gate": True, **_DCGAN_D},
+    "dcgan+dcganD": _dcgan(**_DCGAN_D),
+    "lstm-conv+dcganD": _lstm("conv", **_DCGAN_D),
+    "lstm-rows+dcganD": _lstm("rows", **_DCGAN_D),
+    "lstm-canvas+dcganD": _lstm("canvas", **_DCGAN_D),
+    "dcgan+dcganD+ema": _dcgan(**_DCGAN_D, **_EMA),
+    "lstm-conv+dcganD+ema": _lstm("conv", **_DCGAN_D, **_EMA),
+    "lstm-rows+dcganD+ema": _lstm("rows", **_DCGAN_D, **_EMA),
+    "lstm-canvas+dcganD+ema": _lstm("canvas", **_DCGAN_D, **_EMA),
+    "lstm-conv+dcganD+ema+gate": _lstm("conv", gate=True, **_DCGAN_D, **_EMA),
+    "lstm-conv+dcganD+gate": _lstm("conv", gate=True, **_DCGAN_D),
+    # One change at a time against the gated conv decoder / the DCGAN discriminator.
+    "lstm-conv+dcganD+no-skip": _lstm("conv", latent_skip=False, **_DCGAN_D),
+    "lstm-conv+dcganD+gate+ttur": _lstm("conv", gate=True, **_DCGAN_D, **_TTUR),
+    "lstm-conv+dcganD+gate+hinge": _lstm("conv", gate=True, loss="hinge", **_DCGAN_D),
+    "lstm-conv+dcganD+gate+1layer": _lstm("conv", gate=True, num_layers=1, **_DCGAN_D),
     # Ablations of the conv decoder against our ConvDiscriminator (dropout 0.3, no norm).
-    "lstm-conv+ema": {"decoder": "conv", **_EMA},
-    "lstm-conv+sn+hinge": {"decoder": "conv", "d_norm": "spectral", "loss": "hinge"},
-    "lstm-conv+ttur": {"decoder": "conv", "g_lr": 1e-4, "d_lr": 4e-4},
-    "lstm-conv+1layer": {"decoder": "conv", "num_layers": 1},
-    "lstm-conv+no-skip": {"decoder": "conv", "latent_skip": False},
-    "lstm-conv+bnD": {"decoder": "conv", "d_norm": "batch"},
-    "lstm-conv+no-dropout": {"decoder": "conv", "d_dropout": 0.0},
-    "lstm-conv+minibatch": {"decoder": "conv", "d_minibatch_features": 16},
+    "lstm-conv+ema": _lstm("conv", **_CONV_D, **_EMA),
+    "lstm-conv+sn+hinge": _lstm("conv", d_norm="spectral", loss="hinge", **_CONV_D),
+    "lstm-conv+ttur": _lstm("conv", **_CONV_D, **_TTUR),
+    "lstm-conv+1layer": _lstm("conv", num_layers=1, **_CONV_D),
+    "lstm-conv+no-skip": _lstm("conv", latent_skip=False, **_CONV_D),
+    "lstm-conv+bnD": _lstm("conv", d_norm="batch", **_CONV_D),
+    "lstm-conv+no-dropout": _lstm("conv", d_dropout=0.0, **_CONV_D),
+    "lstm-conv+minibatch": _lstm("conv", d_minibatch_features=16, **_CONV_D),
+    # Our ConvDiscriminator with DCGAN's recipe: batch norm, no dropout.
+    "dcgan+bnD": _dcgan(d_norm="batch", d_dropout=0.0, **_CONV_D),
+    "lstm-conv+bnD+gate": _lstm("conv", gate=True, d_norm="batch", d_dropout=0.0, **_CONV_D),
     # Wasserstein with gradient penalty (Gulrajani et al.: 5 critic steps, Adam 1e-4, beta2 0.9).
-    "dcgan+wgan-gp": {"generator": "dcgan", **_WGAN_GP},
-    "lstm-conv+wgan-gp": {"decoder": "conv", **_WGAN_GP},
+    "dcgan+wgan-gp": _dcgan(**_CONV_D, **_WGAN_GP),
+    "lstm-conv+wgan-gp": _lstm("conv", **_CONV_D, **_WGAN_GP),
 }
 
 
