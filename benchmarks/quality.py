@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from torchgan.logging.visualize import Visualize
 
-from torchgan_lstm.training import RunConfig, train
+from torchgan_lstm.training import CONV_D_FIELDS, LSTM_FIELDS, RunConfig, train
 
 __all__ = ["VARIANTS", "StepClock", "run_quality", "summarise"]
 
@@ -111,9 +111,26 @@ class StepClock(Visualize):
         return self.seconds + mean * (self.steps - self.timed)
 
 
+def shared_fields(base: dict, variant: dict) -> dict:
+    """The shared overrides (``--set``) that the variant's models read.
+
+    ``--set hidden_size=16`` sizes every LSTM of a comparison; a DCGAN generator has no LSTM, so
+    it does not get the field (a variant's own overrides are never dropped: RunConfig refuses
+    those that its models would ignore).
+    """
+    fields = {**RunConfig().to_dict(), **base, **variant}
+    unread = []
+    if fields["generator"] != "lstm":
+        unread += LSTM_FIELDS
+    if fields["discriminator"] != "conv":
+        unread += CONV_D_FIELDS
+    return {k: v for k, v in base.items() if k not in unread}
+
+
 def run_one(name: str, overrides: dict, seed: int, out: Path, base: dict) -> dict:
     """Train one variant with one seed; return its record (also written as JSON)."""
-    config = RunConfig(**{**base, **overrides, "seed": seed, "out": str(out)})
+    shared = shared_fields(base, overrides)
+    config = RunConfig(**{**shared, **overrides, "seed": seed, "out": str(out)})
     clock = StepClock()
     trainers = []
 

@@ -28,12 +28,13 @@ from .report import markdown_table
 
 __all__ = ["GENERATORS", "MODES", "run_speed"]
 
-# name -> RunConfig overrides; widths are the command line's defaults for every model.
+# name -> RunConfig overrides; widths are the command line's defaults for every model, each
+# against our ConvDiscriminator, as in the recorded tables (README, Benchmarks).
 GENERATORS = {
-    "dcgan": {"generator": "dcgan"},
-    "lstm-conv": {"decoder": "conv"},
-    "lstm-rows": {"decoder": "rows"},
-    "lstm-canvas": {"decoder": "canvas"},
+    "dcgan": {"generator": "dcgan", "discriminator": "conv"},
+    "lstm-conv": {"decoder": "conv", "discriminator": "conv"},
+    "lstm-rows": {"decoder": "rows", "discriminator": "conv"},
+    "lstm-canvas": {"decoder": "canvas", "discriminator": "conv"},
 }
 
 # name -> switches of torchgan_lstm.acceleration.accelerate (--amp, --compile, --channels-last).

@@ -7,15 +7,32 @@ import json
 import pytest
 import torch
 
-from benchmarks.quality import StepClock, run_quality, summarise
+from benchmarks.quality import VARIANTS, StepClock, run_quality, shared_fields, summarise
 from benchmarks.report import write_quality_report
 from benchmarks.speed import _Pair, _round_robin
 from torchgan_lstm.data import DEBIAN_FASHION_MNIST
+from torchgan_lstm.training import RunConfig
 
 TINY = {
     "hidden_size": 16, "g_step_channels": 8, "d_step_channels": 8, "encoding_dims": 16,
     "batch_size": 16, "metric_samples": 100, "max_steps": 4, "eval_every": 2, "device": "cpu",
 }  # fmt: skip
+
+
+def test_shared_overrides_go_to_the_models_that_read_them():
+    base = {"hidden_size": 16, "d_layers": 2, "batch_size": 16}
+    assert shared_fields(base, VARIANTS["dcgan+dcganD"]) == {"batch_size": 16}
+    lstm = {"hidden_size": 16, "batch_size": 16}
+    assert shared_fields(base, VARIANTS["lstm-conv+dcganD"]) == lstm
+    assert shared_fields(base, VARIANTS["dcgan"]) == {"d_layers": 2, "batch_size": 16}
+    assert shared_fields(base, VARIANTS["lstm-conv"]) == base
+
+
+def test_variants_are_valid_and_name_their_discriminator_and_gate():
+    for name, fields in VARIANTS.items():
+        RunConfig(**fields).validate()
+        assert "discriminator" in fields, name
+        assert fields["generator"] == "dcgan" or "lstm_gate" in fields, name
 
 
 def test_step_clock_leaves_out_end_of_epoch_work(monkeypatch):

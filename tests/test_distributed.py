@@ -24,7 +24,8 @@ from .conftest import blob_images
 TINY = [
     "train", "--backend", "gloo", "--device", "cpu", "--dataset", "folder", "--image-size", "16",
     "--channels", "1", "--hidden-size", "16", "--num-layers", "1", "--g-step-channels", "8",
-    "--d-step-channels", "8", "--d-layers", "2", "--encoding-dims", "8", "--d-dropout", "0",
+    "--d-step-channels", "8", "--discriminator", "conv", "--d-layers", "2", "--d-dropout", "0",
+    "--encoding-dims", "8",
     "--no-g-batchnorm", "--batch-size", "8", "--eval-every", "3", "--metric-samples", "0",
     "--sample-size", "16", "--no-progress",
 ]  # fmt: skip

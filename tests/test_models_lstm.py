@@ -77,6 +77,9 @@ def test_upsampling_plan_reaches_size_exactly_from_a_base_of_at_least_4():
 def test_forward_runs_through_the_lstm_and_output_depends_on_it(decoder):
     torch.manual_seed(0)
     g = small(decoder, out_size=16).eval()
+    if getattr(g.decoder, "gate", None) is not None:  # conv: the gate starts at 0; open it
+        with torch.no_grad():
+            g.decoder.gate.fill_(1.0)
     calls = []
     g.lstm.register_forward_hook(lambda m, inp, out: calls.append(inp[0].shape))
     z = g.sampler(4, "cpu")[0]
@@ -119,7 +122,7 @@ def test_lstm_initialisation_orthogonal_recurrence_and_forget_bias_one():
 
 
 def test_conv_decoder_latent_skip_is_a_real_path():
-    with_skip = small("conv", out_size=16)
+    with_skip = small("conv", out_size=16, lstm_gate=False)
     without = small("conv", out_size=16, latent_skip=False)
     assert with_skip.decoder.skip is not None and without.decoder.skip is None
     n_skip = sum(p.numel() for p in with_skip.decoder.skip.parameters())
@@ -222,6 +225,22 @@ def test_lstm_gate_starts_from_the_skip_path_and_learns():
     g.train()
     g(z).sum().backward()
     assert g.decoder.gate.grad is not None and g.decoder.gate.grad.abs() > 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "gated"),
+    [
+        ({"decoder": "conv"}, True),
+        ({"decoder": "conv", "lstm_gate": False}, False),
+        ({"decoder": "conv", "latent_skip": False}, False),
+        ({"decoder": "rows"}, False),
+        ({"decoder": "canvas"}, False),
+    ],
+)
+def test_lstm_gate_is_on_by_default_where_it_applies(kwargs, gated):
+    g = LSTMGenerator(**{**SMALL_GENERATOR, **kwargs})
+    assert (getattr(g.decoder, "gate", None) is not None) == gated
+    assert ("decoder.gate" in g.state_dict()) == gated
 
 
 @pytest.mark.parametrize("kwargs", [{"decoder": "rows"}, {"latent_skip": False}])

@@ -149,6 +149,7 @@ CLI_OPTIONS = {
     "--decoder": st.one_of(st.sampled_from(DECODERS), BAD_CHOICE).map(str),
     "--d-norm": st.one_of(st.sampled_from(NORMS), BAD_CHOICE).map(str),
     "--generator": st.sampled_from(["lstm", "dcgan", "gru"]),
+    "--discriminator": st.sampled_from(["conv", "dcgan", "patch"]),
     "--loss": st.sampled_from(["minimax", "wgan-gp", "hinge?"]),
     "--device": st.sampled_from(["cpu", "gpu"]),
 }
@@ -159,7 +160,7 @@ CLI_BASE = {
     "--encoding-dims": "8",
     "--g-step-channels": "4",
     "--d-step-channels": "4",
-    "--d-layers": "2",
+    "--discriminator": "conv",
     "--batch-size": "8",
     "--max-steps": "1",
     "--metric-samples": "0",

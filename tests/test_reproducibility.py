@@ -27,7 +27,8 @@ def tiny_args(data_root: str) -> list[str]:
     return [
         *("--dataset", "fashion-mnist", "--data-root", data_root, "--no-download"),
         *("--image-size", "16", "--hidden-size", "16", "--encoding-dims", "16"),
-        *("--g-step-channels", "8", "--d-step-channels", "8", "--d-layers", "2"),
+        *("--g-step-channels", "8", "--d-step-channels", "8"),
+        *("--discriminator", "conv", "--d-layers", "2"),
         *("--batch-size", "8", "--metric-samples", "0", "--no-progress"),
         *("--eval-every", str(EVAL_EVERY)),
     ]

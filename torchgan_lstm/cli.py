@@ -59,14 +59,23 @@ def _add_train_arguments(p: argparse.ArgumentParser) -> None:
     )
     gen.add_argument(
         "--lstm-gate",
-        action="store_true",
-        help="conv decoder: the LSTM's map joins the skip path through a gate starting at 0",
+        action=argparse.BooleanOptionalAction,
+        default=d.lstm_gate,
+        help="conv decoder: the LSTM's map joins the skip path through a gate starting at 0 "
+        "(default: on for the conv decoder with its latent skip)",
     )
     gen.add_argument("--rows-per-step", type=int, default=d.rows_per_step)
     gen.add_argument("--canvas-steps", type=int, default=d.canvas_steps)
 
     dis = p.add_argument_group("discriminator")
-    dis.add_argument("--discriminator", choices=DISCRIMINATORS, default=d.discriminator)
+    dis.add_argument(
+        "--discriminator",
+        choices=DISCRIMINATORS,
+        default=d.discriminator,
+        help="dcgan: TorchGAN's DCGANDiscriminator (power-of-two image sizes); conv: our "
+        "ConvDiscriminator (any size >= 8; the --d-layers/--d-dropout/--d-norm/"
+        "--d-minibatch-features options)",
+    )
     dis.add_argument("--d-step-channels", type=int, default=d.d_step_channels)
     dis.add_argument("--d-layers", type=int, default=d.d_layers)
     dis.add_argument("--d-dropout", type=float, default=d.d_dropout)

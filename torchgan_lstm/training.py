@@ -73,6 +73,21 @@ MODEL_FIELDS = (
 )
 # Resuming also needs the same step count per TorchGAN epoch, which the checkpoint counts in.
 RESUME_FIELDS = (*MODEL_FIELDS, "eval_every")
+# Fields that only the LSTM generator / our ConvDiscriminator read: set for another model they
+# would do nothing, so they are refused there.
+LSTM_FIELDS = (
+    "decoder",
+    "hidden_size",
+    "num_layers",
+    "lstm_dropout",
+    "latent_skip",
+    "lstm_gate",
+    "rows_per_step",
+    "canvas_steps",
+)
+CONV_D_FIELDS = ("d_layers", "d_dropout", "d_norm", "d_minibatch_features")
+# What fields added later meant in checkpoints written before them (lstm_gate: off).
+_LEGACY_DEFAULTS = {"lstm_gate": False}
 
 
 @dataclass
@@ -97,10 +112,12 @@ class RunConfig:
     g_step_channels: int = 32
     g_batchnorm: bool = True
     latent_skip: bool = True
-    lstm_gate: bool = False
+    # None: on where it applies (the conv decoder with its latent skip); see LSTMGenerator.
+    lstm_gate: bool | None = None
     rows_per_step: int = 1
     canvas_steps: int = 4
-    discriminator: str = "conv"
+    # TorchGAN's DCGANDiscriminator: the quality issue's winning setting (README, Benchmarks).
+    discriminator: str = "dcgan"
     d_step_channels: int = 32
     d_layers: int = 3
     d_dropout: float = 0.3
@@ -146,10 +163,14 @@ class RunConfig:
             check_int("epochs", self.epochs)
         for role, name in (("generator", self.generator), ("discriminator", self.discriminator)):
             if name == "dcgan" and not _dcgan_size(self.image_size):
+                hint = ""
+                if role == "discriminator":
+                    hint = " (discriminator='conv' takes any size >= 8)"
                 raise ValueError(
                     f"image_size must be a power of two >= 16 for TorchGAN's DCGAN {role}, "
-                    f"got {self.image_size}"
+                    f"got {self.image_size}{hint}"
                 )
+        self._check_model_fields()
         check_int("metric_samples", self.metric_samples, minimum=0)
         for name in ("g_lr", "d_lr"):
             if not getattr(self, name) > 0:
@@ -167,6 +188,37 @@ class RunConfig:
             cls(**args)  # the models' own checks, before any data is read
         return self
 
+    def _check_model_fields(self) -> None:
+        defaults = RunConfig()
+        for role, chosen, owner, names in (
+            ("generator", self.generator, "lstm", LSTM_FIELDS),
+            ("discriminator", self.discriminator, "conv", CONV_D_FIELDS),
+        ):
+            if chosen == owner:
+                continue
+            changed = [
+                f"{n}={getattr(self, n)!r}"
+                for n in names
+                if getattr(self, n) != getattr(defaults, n)
+            ]
+            if changed:
+                raise ValueError(
+                    f"{', '.join(changed)} only apply to {role}={owner!r}, got {role}={chosen!r}"
+                )
+        batch_norm = self.discriminator == "dcgan" or self.d_norm == "batch"
+        if self.loss in DOUBLE_BACKWARD_LOSSES and batch_norm:
+            raise ValueError(
+                f"loss={self.loss!r} penalises each image's gradient, but the discriminator's "
+                f"batch norm couples the images of a batch; use discriminator='conv' with "
+                f"d_norm 'none', 'layer' or 'spectral' (got discriminator={self.discriminator!r}, "
+                f"d_norm={self.d_norm!r})"
+            )
+
+    @property
+    def gate(self) -> bool:
+        """``lstm_gate`` resolved: ``None`` means on for the conv decoder with its latent skip."""
+        return _resolve_gate(dataclasses.asdict(self))
+
     def to_dict(self) -> dict:
         """Plain types only, so the checkpoint stays loadable with ``weights_only=True``."""
         out = dataclasses.asdict(self)
@@ -180,10 +232,17 @@ class RunConfig:
         unknown = sorted(set(data) - names)
         if unknown:
             raise ValueError(f"unknown run configuration keys {unknown}; known: {sorted(names)}")
-        data = dict(data)
+        data = {**_LEGACY_DEFAULTS, **data}
         if "betas" in data:
             data["betas"] = tuple(data["betas"])
         return cls(**data)
+
+
+def _resolve_gate(fields: dict) -> bool:
+    if fields["lstm_gate"] is None:
+        conv = fields["generator"] == "lstm" and fields["decoder"] == "conv"
+        return conv and bool(fields["latent_skip"])
+    return bool(fields["lstm_gate"])
 
 
 def _dcgan_size(size: int) -> bool:
@@ -220,7 +279,7 @@ def generator_spec(config: RunConfig) -> tuple[type, dict]:
             num_layers=config.num_layers,
             dropout=config.lstm_dropout,
             latent_skip=config.latent_skip,
-            lstm_gate=config.lstm_gate,
+            lstm_gate=config.gate,
             rows_per_step=config.rows_per_step,
             steps=config.canvas_steps,
         )
@@ -499,11 +558,14 @@ def check_same_models(
         CheckpointError: names each differing field with both values.
     """
     # A field missing from an older checkpoint had its default value then.
-    saved = {**dataclasses.asdict(RunConfig()), **saved}
+    saved = {**dataclasses.asdict(RunConfig()), **_LEGACY_DEFAULTS, **saved}
+    requested = dataclasses.asdict(config)
+    for values in (saved, requested):  # compare the gate as built, not as written
+        values["lstm_gate"] = _resolve_gate(values)
     differ = [
-        f"{k}: checkpoint {saved.get(k)!r} vs requested {getattr(config, k)!r}"
+        f"{k}: checkpoint {saved.get(k)!r} vs requested {requested[k]!r}"
         for k in fields
-        if saved.get(k) != getattr(config, k)
+        if saved.get(k) != requested[k]
     ]
     if differ:
         raise CheckpointError(f"{where} was trained with other models: " + "; ".join(differ))

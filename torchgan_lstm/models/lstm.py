@@ -174,6 +174,9 @@ class LSTMGenerator(Generator):
         latent_skip: ``conv`` only: a linear path from the noise to the base map beside the LSTM.
         lstm_gate: ``conv`` only, with ``latent_skip``: scale the LSTM's map by a learned scalar
             that starts at 0, so training starts from the skip path and the recurrence joins in.
+            ``None`` (default): on where it applies (``decoder="conv"`` with ``latent_skip``),
+            off otherwise; ``True`` elsewhere is an error. The gate is what made the conv
+            decoder match DCGAN on Fashion-MNIST (README, Benchmarks).
         rows_per_step: ``rows`` only: image rows drawn per LSTM step; must divide the height.
         steps: ``canvas`` only: number of drawing steps.
         num_classes: number of classes for a conditional generator.
@@ -203,7 +206,7 @@ class LSTMGenerator(Generator):
         decoder: str = "conv",
         input_size: int | None = None,
         latent_skip: bool = True,
-        lstm_gate: bool = False,
+        lstm_gate: bool | None = None,
         rows_per_step: int = 1,
         steps: int = 4,
         num_classes: int | None = None,
@@ -238,6 +241,8 @@ class LSTMGenerator(Generator):
             in_features += encoding_dims
         nl = nn.LeakyReLU(0.2) if nonlinearity is None else nonlinearity
         self.last_nonlinearity = nn.Tanh() if last_nonlinearity is None else last_nonlinearity
+        if lstm_gate is None:
+            lstm_gate = self.decoder_name == "conv" and latent_skip
         if lstm_gate and (self.decoder_name != "conv" or not latent_skip):
             raise ValueError(
                 f"lstm_gate=True needs decoder='conv' with latent_skip=True (the gate starts the "
