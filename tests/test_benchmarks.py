@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -130,3 +131,29 @@ def test_run_refuses_unknown_variants_and_modes(capsys):
     with pytest.raises(SystemExit):  # ...and no other
         main(["--suite", "speed", "--modes", "fp16"])
     assert "invalid choice: 'fp16'" in capsys.readouterr().err
+
+
+def _result_file(folder: Path, stem: str, runs: list[dict]) -> None:
+    (folder / f"{stem}.json").write_text(json.dumps({"settings": {"device": "cpu"}, "runs": runs}))
+
+
+def test_ablation_table_summarises_seeds_from_the_result_files(tmp_path, monkeypatch):
+    from benchmarks import ablation
+
+    def run(variant, seed, fcd, steps=(1000, 2000), shares=(0.05, 0.95)):
+        return {"variant": variant, "seed": seed, "steps": list(steps), "fcd": fcd,
+                "coverage": [9.0, 10.0][: len(steps)], "class_shares": list(shares)}  # fmt: skip
+
+    _result_file(tmp_path, "a", [run("x", 0, [300.0, 200.0]), run("x", 1, [310.0, 220.0])])
+    _result_file(tmp_path, "b", [run("y", 0, [250.0], steps=(1000,), shares=(0.001, 0.999))])
+    monkeypatch.setattr(ablation, "RESULTS", tmp_path)
+    rows = (("group", (ablation.Row("change x", "a", "x"), ablation.Row("change y", "b", "y"))),)
+    text = ablation.write_ablation(tmp_path / "out.md", rows)
+    x_line = next(line for line in text.splitlines() if "change x" in line)
+    assert "| 305 ± 7 | 210 ± 14 | - |" in x_line and "| 10, 10 | 5.0%, 5.0% | 2000 | 2 |" in x_line
+    y_line = next(line for line in text.splitlines() if "change y" in line)
+    assert "| 250 | - | - | 9 | 0.1% | 1000 | 1 |" in y_line
+    with pytest.raises(ValueError, match=r"a\.json has no runs of variant 'z'"):
+        ablation.write_ablation(tmp_path / "out.md", (("g", (ablation.Row("z", "a", "z"),)),))
+    with pytest.raises(FileNotFoundError, match=r"missing\.json"):
+        ablation.write_ablation(tmp_path / "out.md", (("g", (ablation.Row("z", "missing", "z"),)),))
