@@ -132,11 +132,21 @@ def run_one(name: str, overrides: dict, seed: int, out: Path, base: dict) -> dic
     shared = shared_fields(base, overrides)
     config = RunConfig(**{**shared, **overrides, "seed": seed, "out": str(out)})
     clock = StepClock()
-    trainers = []
+    trainers, shares_history = [], []
 
     def attach(trainer):
         trainer.logger.logger_mid_epoch.append(clock)
         trainers.append(trainer)
+        coverage = (trainer.metrics or {}).get("ClassCoverage")
+        if coverage is not None:  # keep every evaluation's class shares, not only the last
+            evaluate = coverage.metric_ops
+
+            def metric_ops(*args, **kwargs):
+                value = evaluate(*args, **kwargs)
+                shares_history.append(_shares(coverage.last_histogram))
+                return value
+
+            coverage.metric_ops = metric_ops
 
     summary = train(config, progress=False, on_trainer=attach)
     coverage = (trainers[0].metrics or {}).get("ClassCoverage")
@@ -154,6 +164,7 @@ def run_one(name: str, overrides: dict, seed: int, out: Path, base: dict) -> dic
         "sec_per_step": clock.estimate() / max(clock.steps, 1),
         # Share of the final evaluation's samples predicted as each class.
         "class_shares": _shares(coverage.last_histogram) if coverage is not None else None,
+        "class_shares_history": shares_history[:evals],  # one list per evaluation
         "samples": str(out / "samples.png"),
     }
     (out / "record.json").write_text(json.dumps(record, indent=2))

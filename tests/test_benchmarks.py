@@ -60,6 +60,8 @@ def test_quality_suite_records_curves_and_writes_report(tmp_path):
         assert r["steps"] == [2, 4] and len(r["fcd"]) == 2 and len(r["coverage"]) == 2
         assert r["seconds"][0] < r["seconds"][1]
         assert len(r["class_shares"]) == 10 and sum(r["class_shares"]) == pytest.approx(1, abs=1e-3)
+        assert len(r["class_shares_history"]) == 2
+        assert r["class_shares_history"][-1] == r["class_shares"]
     rows = summarise(records)
     assert [(r["variant"], r["step"], r["seeds"]) for r in rows] == [
         ("dcgan", 2, 2), ("dcgan", 4, 2), ("lstm-rows", 2, 2), ("lstm-rows", 4, 2),
