@@ -50,12 +50,12 @@ def test_command_line_switches_the_gate_both_ways():
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"d_dropout": 0.0}, "d_dropout=0.0 only apply to discriminator='conv'"),
-        ({"d_norm": "spectral"}, "d_norm='spectral' only apply to discriminator='conv'"),
-        ({"d_layers": 2, "d_minibatch_features": 8}, "d_layers=2, d_minibatch_features=8"),
-        ({"generator": "dcgan", "hidden_size": 64}, "hidden_size=64 only apply to generator="),
-        ({"generator": "dcgan", "lstm_gate": True}, "lstm_gate=True only apply to generator="),
-        ({"generator": "dcgan", "decoder": "rows"}, "decoder='rows' only apply to generator="),
+        ({"d_dropout": 0.0}, "d_dropout=0.0 is only read by discriminator='conv'"),
+        ({"d_norm": "spectral"}, "d_norm='spectral' is only read by discriminator='conv'"),
+        ({"d_layers": 2, "d_minibatch_features": 8}, "d_layers=2, d_minibatch_features=8 are "),
+        ({"generator": "dcgan", "hidden_size": 64}, "hidden_size=64 is only read by generator="),
+        ({"generator": "dcgan", "lstm_gate": True}, "lstm_gate=True is only read by generator="),
+        ({"generator": "dcgan", "decoder": "rows"}, "decoder='rows' is only read by generator="),
     ],
 )
 def test_options_another_model_would_ignore_are_refused(fields, message):

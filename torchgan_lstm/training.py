@@ -202,8 +202,10 @@ class RunConfig:
                 if getattr(self, n) != getattr(defaults, n)
             ]
             if changed:
+                verb = "is" if len(changed) == 1 else "are"
                 raise ValueError(
-                    f"{', '.join(changed)} only apply to {role}={owner!r}, got {role}={chosen!r}"
+                    f"{', '.join(changed)} {verb} only read by {role}={owner!r}, got "
+                    f"{role}={chosen!r}"
                 )
         batch_norm = self.discriminator == "dcgan" or self.d_norm == "batch"
         if self.loss in DOUBLE_BACKWARD_LOSSES and batch_norm:
