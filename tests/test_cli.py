@@ -187,6 +187,9 @@ def test_evaluate_prints_and_writes_the_metrics(trained_run, tmp_path):
         (["--discriminator", "dcgan", "--image-size", "24"], "DCGAN discriminator, got 24"),
         (["--decoder", "pixelcnn"], "argument --decoder: invalid choice: 'pixelcnn'"),
         (["--lstm-dropout", "0.5", "--num-layers", "1"], "dropout acts between LSTM layers"),
+        (["--d-dropout", "0"], "d_dropout=0.0 is only read by discriminator='conv'"),
+        (["--loss", "wgan-gp"], "loss='wgan-gp' penalises each image's gradient"),
+        (["--decoder", "rows", "--lstm-gate"], "lstm_gate=True needs decoder='conv'"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_no_traceback(args, message, tmp_path):
