@@ -45,6 +45,7 @@ ROWS: tuple[tuple[str, tuple[Row, ...]], ...] = (
             Row("default + EMA 0.999", "gate-cpu", "lstm-conv+dcganD+ema+gate"),
             Row("default + two time-scale lr (G 1e-4, D 4e-4)", "ablation-cpu",
                 "lstm-conv+dcganD+gate+ttur"),
+            Row("default + hinge loss", "ablation-cpu-2", "lstm-conv+dcganD+gate+hinge"),
             Row("LSTM rows decoder", "ablation-cpu", "lstm-rows+dcganD"),
             Row("LSTM canvas decoder", "ablation-cpu", "lstm-canvas+dcganD"),
         ),
@@ -54,6 +55,8 @@ ROWS: tuple[tuple[str, tuple[Row, ...]], ...] = (
         (
             Row("DCGAN generator (reference)", "quality-minimax", "dcgan"),
             Row("LSTM conv + latent skip", "quality-minimax", "lstm-conv"),
+            Row("LSTM conv + spectral norm in D + hinge loss", "ablation-cpu-2",
+                "lstm-conv+sn+hinge"),
             Row("LSTM conv, hidden 128, one layer", "ablation-lstm-size", "lstm-conv-h128-l1"),
         ),
     ),
