@@ -32,6 +32,7 @@ from .data import build_dataset, make_dataloader
 from .ema import EMATrainer, GeneratorEMA
 from .guards import DataLoaderFailed, attach_divergence_guard
 from .losses import DOUBLE_BACKWARD_LOSSES, LOSS_FAMILIES, build_losses
+from .models.lstm import gate_applies
 from .progress import attach_progress_bar
 from .reproducibility import capture_rng_state, restore_rng_state
 
@@ -242,8 +243,8 @@ class RunConfig:
 
 def _resolve_gate(fields: dict) -> bool:
     if fields["lstm_gate"] is None:
-        conv = fields["generator"] == "lstm" and fields["decoder"] == "conv"
-        return conv and bool(fields["latent_skip"])
+        lstm = fields["generator"] == "lstm"
+        return lstm and gate_applies(fields["decoder"], fields["latent_skip"])
     return bool(fields["lstm_gate"])
 
 

@@ -30,7 +30,7 @@ from .._validation import (
 )
 from ._blocks import ConvHead, base_channels, init_lstm_, upsampling_plan
 
-__all__ = ["DECODERS", "LABEL_TYPES", "LSTMGenerator"]
+__all__ = ["DECODERS", "LABEL_TYPES", "LSTMGenerator", "gate_applies"]
 
 DECODERS = ("conv", "rows", "canvas")
 LABEL_TYPES = ("none", "generated", "required")
@@ -58,6 +58,11 @@ class _SequenceInput(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.proj(z).view(z.size(0), self.steps, self.width)
+
+
+def gate_applies(decoder: str, latent_skip: bool) -> bool:
+    """Whether ``lstm_gate`` can be (and by default is) on: the conv decoder with its skip path."""
+    return decoder == "conv" and bool(latent_skip)
 
 
 class _ConvDecoder(nn.Module):
@@ -241,9 +246,10 @@ class LSTMGenerator(Generator):
             in_features += encoding_dims
         nl = nn.LeakyReLU(0.2) if nonlinearity is None else nonlinearity
         self.last_nonlinearity = nn.Tanh() if last_nonlinearity is None else last_nonlinearity
+        applies = gate_applies(self.decoder_name, latent_skip)
         if lstm_gate is None:
-            lstm_gate = self.decoder_name == "conv" and latent_skip
-        if lstm_gate and (self.decoder_name != "conv" or not latent_skip):
+            lstm_gate = applies
+        if lstm_gate and not applies:
             raise ValueError(
                 f"lstm_gate=True needs decoder='conv' with latent_skip=True (the gate starts the "
                 f"LSTM's map at 0), got decoder={decoder!r}, latent_skip={latent_skip}"
