@@ -1,7 +1,7 @@
 """Quality suite: train generators on Fashion-MNIST with TorchGAN's Trainer, measure as they go.
 
-Each run is one :class:`~torchgan_lstm.training.RunConfig` (a named variant's overrides on top
-of shared settings) and one seed, trained by :func:`torchgan_lstm.training.train`; the Frechet
+Each run is one :class:`~torchgan_lstm.app.run.RunConfig` (a named variant's overrides on top
+of shared settings) and one seed, trained by :func:`torchgan_lstm.app.run.train`; the Frechet
 classifier distance and class coverage are computed every ``eval_every`` steps. The training
 seconds at each evaluation are measured without the evaluations themselves, so curves can be
 read against steps or against wall-clock time.
@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from torchgan.logging.visualize import Visualize
 
-from torchgan_lstm.training import CONV_D_FIELDS, LSTM_FIELDS, RunConfig, train
+from torchgan_lstm.app.run import CONV_D_FIELDS, LSTM_FIELDS, RunConfig, train
 
 __all__ = ["VARIANTS", "StepClock", "run_quality", "summarise"]
 
@@ -177,8 +177,8 @@ def _shares(histogram) -> list[float]:
 
 def final_class_shares(run_dir: Path, samples: int, seed: int = 0) -> list[float]:
     """Class shares of the newest checkpoint under ``run_dir``, for records made without them."""
+    from torchgan_lstm.app.run import latest_checkpoint, load_generator
     from torchgan_lstm.metrics import ClassCoverage
-    from torchgan_lstm.training import latest_checkpoint, load_generator
 
     generator, _ = load_generator(latest_checkpoint(run_dir))
     metric = ClassCoverage(sample_size=samples)

@@ -21,8 +21,8 @@ from pathlib import Path
 import torch
 from torchgan.losses import MinimaxDiscriminatorLoss, MinimaxGeneratorLoss
 
-from torchgan_lstm.acceleration import accelerate
-from torchgan_lstm.training import RunConfig, discriminator_spec, generator_spec
+from torchgan_lstm.app.run import RunConfig, discriminator_spec, generator_spec
+from torchgan_lstm.trainer.acceleration import accelerate
 
 from .report import markdown_table
 
@@ -37,7 +37,8 @@ GENERATORS = {
     "lstm-canvas": {"decoder": "canvas", "discriminator": "conv"},
 }
 
-# name -> switches of torchgan_lstm.acceleration.accelerate (--amp, --compile, --channels-last).
+# name -> switches of torchgan_lstm.trainer.acceleration.accelerate
+# (--amp, --compile, --channels-last).
 MODES = {
     "fp32": {},
     "amp": {"amp": True},

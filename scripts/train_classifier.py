@@ -20,12 +20,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from torchgan_lstm.data import load_fashion_mnist
+from torchgan_lstm.data import load_fashion_mnist, to_model_range
 from torchgan_lstm.metrics.classifier import (
     IMAGE_SIZE,
     WEIGHTS_PATH,
     FashionClassifier,
-    to_model_convention,
 )
 
 MAX_SHIFT = 2  # pixels; the 2 px black border keeps shifted garments inside the frame
@@ -91,7 +90,7 @@ def accuracy(model: FashionClassifier, images: torch.Tensor, labels: torch.Tenso
 
 def load_split(split: str, root: str | None) -> tuple[torch.Tensor, torch.Tensor]:
     images, labels = load_fashion_mnist(root, split)
-    return to_model_convention(images), labels
+    return to_model_range(images, IMAGE_SIZE, 1), labels
 
 
 def main(argv: list[str] | None = None) -> None:

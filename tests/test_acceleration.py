@@ -6,9 +6,9 @@ import pytest
 import torch
 from torchgan.trainer import Trainer
 
-from torchgan_lstm.acceleration import accelerate
 from torchgan_lstm.losses import build_losses
 from torchgan_lstm.models import ConvDiscriminator, LSTMGenerator
+from torchgan_lstm.trainer.acceleration import accelerate
 
 from .conftest import SMALL_DISCRIMINATOR, SMALL_GENERATOR, model_config
 

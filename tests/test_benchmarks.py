@@ -11,8 +11,8 @@ import torch
 from benchmarks.quality import VARIANTS, StepClock, run_quality, shared_fields, summarise
 from benchmarks.report import write_quality_report
 from benchmarks.speed import _Pair, _round_robin
+from torchgan_lstm.app.run import RunConfig
 from torchgan_lstm.data import DEBIAN_FASHION_MNIST
-from torchgan_lstm.training import RunConfig
 
 TINY = {
     "hidden_size": 16, "g_step_channels": 8, "d_step_channels": 8, "encoding_dims": 16,

@@ -13,13 +13,13 @@ import zipfile
 import pytest
 import torch
 
+from torchgan_lstm.app.run import load_generator
 from torchgan_lstm.checkpoint import (
     CheckpointError,
     atomic_save,
     remove_stale_temporaries,
     safe_load,
 )
-from torchgan_lstm.training import load_generator
 
 from .test_reproducibility import run_cli
 

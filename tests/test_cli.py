@@ -213,8 +213,8 @@ def test_sample_of_a_missing_checkpoint_is_a_clear_error(tmp_path):
 
 @needs_fashion_mnist
 def test_time_budget_stops_after_an_evaluated_checkpoint_and_ema_is_sampled(tmp_path):
+    from torchgan_lstm.app.run import latest_checkpoint, load_generator
     from torchgan_lstm.checkpoint import safe_load
-    from torchgan_lstm.training import latest_checkpoint, load_generator
 
     out = tmp_path / "budget"
     args = ["--eval-every", "3", "--ema-decay", "0.9", "--amp", "--out", str(out), *TINY]

@@ -13,9 +13,10 @@ import os
 import random
 import time
 
-from torchgan_lstm import checkpoint, cli
+from torchgan_lstm import checkpoint
+from torchgan_lstm.app import cli
+from torchgan_lstm.app.run import latest_checkpoint, load_generator
 from torchgan_lstm.checkpoint import safe_load
-from torchgan_lstm.training import latest_checkpoint, load_generator
 
 from .conftest import write_idx_blobs
 from .test_reproducibility import run_cli, tiny_args

@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from torchgan_lstm.acceleration import accelerate
-from torchgan_lstm.ema import EMATrainer
 from torchgan_lstm.losses import build_losses
+from torchgan_lstm.trainer.acceleration import accelerate
+from torchgan_lstm.trainer.ema import EMATrainer
 
 from .conftest import model_config
 

@@ -20,6 +20,7 @@ from torchgan_lstm.data import (
     build_dataset,
     find_fashion_mnist,
     find_idx_dataset,
+    idx,
     load_fashion_mnist,
     load_idx_dataset,
     make_dataloader,
@@ -46,7 +47,7 @@ def isolated(monkeypatch, tmp_path_factory):
     monkeypatch.setattr(
         torchvision.datasets.cifar, "download_and_extract_archive", _offline_download
     )
-    monkeypatch.setattr(data, "DOWNLOAD_CACHE", tmp_path_factory.mktemp("cache"))
+    monkeypatch.setattr(idx, "DOWNLOAD_CACHE", tmp_path_factory.mktemp("cache"))
     monkeypatch.delenv(data.ENV_VAR, raising=False)
 
 
@@ -64,7 +65,7 @@ def write_idx(path: Path, array: np.ndarray, compress: bool | None = None) -> Pa
 
 def write_split(folder: Path, n: int, split: str = "train", gz: bool = True, size: int = 28):
     """Write ``n`` images whose every pixel equals the image's index, labelled ``index % 10``."""
-    prefix = data.SPLIT_PREFIX[split]
+    prefix = idx.SPLIT_PREFIX[split]
     ext = ".gz" if gz else ""
     images = np.repeat(np.arange(n, dtype=np.uint8), size * size).reshape(n, size, size)
     labels = (np.arange(n) % 10).astype(np.uint8)
@@ -142,7 +143,7 @@ def test_load_reads_the_files_of_the_split_asked_for(tmp_path):
 def test_discovery_order_root_then_env_then_debian(tmp_path, monkeypatch):
     for n, where in [(1, "root"), (2, "env"), (3, "debian")]:
         write_split(tmp_path / where, n)
-    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "debian")
+    monkeypatch.setattr(idx, "DEBIAN_FASHION_MNIST", tmp_path / "debian")
     monkeypatch.setenv(data.ENV_VAR, str(tmp_path / "env"))
     assert len(load_fashion_mnist(tmp_path / "root")[0]) == 1
     assert len(load_fashion_mnist()[0]) == 2
@@ -161,7 +162,7 @@ def test_explicit_root_without_files_does_not_fall_back(tmp_path, monkeypatch):
 
 def test_mnist_ignores_debian_fashion_path_and_finds_torchvision_layout(tmp_path, monkeypatch):
     write_split(tmp_path / "debian", 3)
-    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "debian")
+    monkeypatch.setattr(idx, "DEBIAN_FASHION_MNIST", tmp_path / "debian")
     with pytest.raises(DataNotFoundError) as info:
         find_idx_dataset("mnist")
     assert "Debian" not in str(info.value) and "3 ways" in str(info.value)
@@ -196,7 +197,7 @@ def test_corrupt_file_in_dataset_is_named(tmp_path):
 
 
 def test_not_found_lists_all_four_ways_and_chains_the_download_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian")
+    monkeypatch.setattr(idx, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian")
     with pytest.raises(DataNotFoundError) as info:
         build_dataset("fashion-mnist", download=True)
     message = str(info.value)
@@ -212,7 +213,7 @@ def test_not_found_lists_all_four_ways_and_chains_the_download_error(tmp_path, m
 
 
 def test_not_found_without_download_never_tries_the_network(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian")
+    monkeypatch.setattr(idx, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian")
 
     def forbidden(*args, **kwargs):
         raise AssertionError("download attempted although download=False")
@@ -223,8 +224,8 @@ def test_not_found_without_download_never_tries_the_network(tmp_path, monkeypatc
 
 
 def test_download_fills_the_cache_and_is_read_from_there(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian")
-    cache = data.DOWNLOAD_CACHE
+    monkeypatch.setattr(idx, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian")
+    cache = idx.DOWNLOAD_CACHE
 
     def fake_download(self):  # what torchvision leaves behind: extracted files in raw/
         for split, n in [("train", 6), ("test", 2)]:

@@ -13,9 +13,9 @@ import pytest
 import torch
 from PIL import Image
 
-from torchgan_lstm import cli
-from torchgan_lstm.distributed import check_batch_split
-from torchgan_lstm.training import load_generator
+from torchgan_lstm.app import cli
+from torchgan_lstm.app.run import load_generator
+from torchgan_lstm.trainer.distributed import check_batch_split
 
 from .conftest import blob_images
 
@@ -122,8 +122,8 @@ def test_check_batch_split_names_batch_size_and_world_size(batch, world):
     "option", [{"ema_decay": 0.999}, {"max_seconds": 60.0}, {"compile": True}], ids=str
 )
 def test_options_without_a_cross_rank_design_are_refused_before_any_work(option, tmp_path):
-    from torchgan_lstm.distributed import train
-    from torchgan_lstm.training import RunConfig
+    from torchgan_lstm.app.run import RunConfig
+    from torchgan_lstm.trainer.distributed import train
 
     config = RunConfig(out=str(tmp_path / "run"), **option)
     with pytest.raises(
@@ -134,7 +134,7 @@ def test_options_without_a_cross_rank_design_are_refused_before_any_work(option,
 
 
 def test_more_processes_than_gpus_is_refused_by_name(monkeypatch):
-    from torchgan_lstm.distributed import _resolve_backend
+    from torchgan_lstm.trainer.distributed import _resolve_backend
 
     monkeypatch.setenv("LOCAL_RANK", "1")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)

@@ -7,9 +7,9 @@ import torch
 from torchgan.metrics import EvaluationMetric
 
 from torchgan_lstm.checkpoint import allow_checkpoint_classes, safe_load
-from torchgan_lstm.ema import EMATrainer, GeneratorEMA
 from torchgan_lstm.losses import build_losses
 from torchgan_lstm.models import LSTMGenerator
+from torchgan_lstm.trainer.ema import EMATrainer, GeneratorEMA
 
 from .conftest import SMALL_GENERATOR, model_config
 

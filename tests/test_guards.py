@@ -8,9 +8,11 @@ import io
 import pytest
 import torch
 
-from torchgan_lstm import DataLoaderFailed, TrainingDiverged, cli, training
-from torchgan_lstm.cli import config_from_args
-from torchgan_lstm.training import latest_checkpoint
+from torchgan_lstm import DataLoaderFailed, TrainingDiverged
+from torchgan_lstm.app import cli
+from torchgan_lstm.app import run as training
+from torchgan_lstm.app.cli import config_from_args
+from torchgan_lstm.app.run import latest_checkpoint
 
 from .conftest import blob_images, write_idx_blobs
 from .test_reproducibility import EVAL_EVERY, run_cli, tiny_args

@@ -23,14 +23,14 @@ from torchgan.losses import (
     MinimaxGeneratorLoss,
     MutualInformationPenalty,
 )
-from torchgan.models import AutoEncodingDiscriminator
+from torchgan.models import AutoEncodingDiscriminator, DCGANGenerator, Discriminator
 from torchgan.trainer import ParallelTrainer, Trainer
 from torchgan.trainer.base_trainer import BaseTrainer
 
 from torchgan_lstm import compat
 from torchgan_lstm.losses import LOSS_FAMILIES, build_losses
 
-from .conftest import model_config
+from .conftest import blob_images, model_config
 
 
 def quiet(fn, *args):
@@ -164,3 +164,46 @@ def test_new_families_are_named():
     assert {"dragan", "historical"} <= set(LOSS_FAMILIES)
     with pytest.raises(ValueError, match="loss must be one of"):
         build_losses("ebgan")
+
+
+class _OwnAutoencoder(Discriminator):
+    """A user's autoencoder critic that does not subclass TorchGAN's AutoEncodingDiscriminator:
+    its output is each image's reconstruction error, as the energy-based losses expect."""
+
+    def __init__(self):
+        super().__init__(1, "none")
+        self.encode = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(256, 8))
+        self.decode = torch.nn.Linear(8, 256)
+
+    def forward(self, x, feature_matching=False):
+        flat = x.flatten(1)
+        code = self.encode(x)
+        if feature_matching:
+            return code
+        return ((self.decode(code) - flat) ** 2).mean(dim=1)
+
+
+def test_torchgan_models_of_a_user_train_with_energy_losses_after_import(trainer_paths):
+    # torchgan_lstm is imported (this module does): its loss checks must not touch a Trainer
+    # that holds none of its models.
+    models = {
+        "generator": {
+            "name": DCGANGenerator,
+            "args": {"encoding_dims": 16, "out_size": 16, "out_channels": 1, "step_channels": 8},
+            "optimizer": {"name": Adam, "args": {"lr": 1e-4}},
+        },
+        "discriminator": {
+            "name": _OwnAutoencoder,
+            "args": {},
+            "optimizer": {"name": Adam, "args": {"lr": 1e-4}},
+        },
+    }
+    losses = [EnergyBasedGeneratorLoss(), EnergyBasedDiscriminatorLoss()]
+    torch.manual_seed(0)
+    t = Trainer(
+        models, losses, device=torch.device("cpu"), epochs=1, sample_size=4, **trainer_paths
+    )
+    data = torch.utils.data.DataLoader(blob_images(16), batch_size=4)
+    quiet(t, data)
+    logs = t.logger.get_loss_viz().logs
+    assert all(len(v) == 4 and all(math.isfinite(x) for x in v) for v in logs.values())

@@ -8,7 +8,7 @@ import torch
 from torchgan.trainer import Trainer
 
 from torchgan_lstm.losses import build_losses
-from torchgan_lstm.progress import ProgressBar, attach_progress_bar
+from torchgan_lstm.trainer.progress import ProgressBar, attach_progress_bar
 
 from .conftest import model_config
 

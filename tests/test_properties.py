@@ -12,7 +12,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from torchgan_lstm import cli
+from torchgan_lstm.app import cli
 from torchgan_lstm.models import ConvDiscriminator, LSTMGenerator
 from torchgan_lstm.models.conv import NORMS
 from torchgan_lstm.models.lstm import DECODERS

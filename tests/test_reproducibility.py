@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 import torch
 
-from torchgan_lstm import cli
+from torchgan_lstm.app import cli
+from torchgan_lstm.app.run import latest_checkpoint
 from torchgan_lstm.checkpoint import safe_load
 from torchgan_lstm.metrics import ClassCoverage
 from torchgan_lstm.models import LSTMGenerator
-from torchgan_lstm.reproducibility import capture_rng_state, restore_rng_state
-from torchgan_lstm.training import StepLoader, latest_checkpoint
+from torchgan_lstm.trainer.reproducibility import capture_rng_state, restore_rng_state
+from torchgan_lstm.trainer.steps import StepLoader
 
 from .conftest import SMALL_GENERATOR, write_idx_blobs
 

@@ -6,14 +6,14 @@ import pytest
 from torchgan.models import DCGANDiscriminator
 
 from torchgan_lstm import ConvDiscriminator, LSTMGenerator
-from torchgan_lstm.checkpoint import CheckpointError
-from torchgan_lstm.cli import build_parser, config_from_args
-from torchgan_lstm.training import (
+from torchgan_lstm.app.cli import build_parser, config_from_args
+from torchgan_lstm.app.run import (
     RunConfig,
     build_generator,
     check_same_models,
     discriminator_spec,
 )
+from torchgan_lstm.checkpoint import CheckpointError
 
 
 def test_defaults_are_the_quality_issues_winner():

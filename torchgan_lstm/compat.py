@@ -16,14 +16,17 @@ without it. The originals stay reachable in :data:`ORIGINALS` for those tests.
   file where the last good one was; it now writes atomically.
 - ``BaseTrainer._store_loss_maps`` (the last step of building a ``Trainer`` or
   ``ParallelTrainer``, once its models exist) accepted any loss with any models: an energy-based
-  loss then trained a logit critic towards minus infinity, and an ACGAN loss on an unconditional
-  model crashed mid-epoch with a bare ``Exception``. It now first runs
-  :func:`torchgan_lstm.losses.check_loss_support`, a ``ValueError`` naming the family needed.
+  loss then trained our logit critic towards minus infinity, and an ACGAN loss on our
+  unconditional generator crashed mid-epoch with a bare ``Exception``. When a model of this
+  package is in the ``Trainer``, it now first runs
+  :func:`torchgan_lstm.losses.check_loss_support`, a ``ValueError`` naming the family needed; a
+  ``Trainer`` without our models is left exactly as TorchGAN builds it.
 """
 
 from __future__ import annotations
 
 import torch
+import torchgan.models
 import torchvision
 from torchgan.logging.visualize import GradientVisualize, ImageVisualize, LossVisualize
 from torchgan.models import Discriminator, Generator
@@ -152,8 +155,13 @@ _PATCHES = {
 
 
 def apply() -> None:
-    """Install every fix. Idempotent."""
+    """Install every fix, and make this package's models importable from ``torchgan.models``
+    (code and configs that look classes up there find ours too). Idempotent."""
     for (owner, name), fix in _PATCHES.items():
         if getattr(owner, name) is not fix:
             fix.__doc__ = fix.__doc__ or getattr(owner, name).__doc__
             setattr(owner, name, fix)
+    from .models import ConvDiscriminator, LSTMGenerator
+
+    for cls in (LSTMGenerator, ConvDiscriminator):
+        setattr(torchgan.models, cls.__name__, cls)

@@ -31,13 +31,7 @@ from torchgan.losses import (
     WassersteinGeneratorLoss,
     WassersteinGradientPenalty,
 )
-from torchgan.models import (
-    AutoEncodingDiscriminator,
-    Discriminator,
-    Generator,
-    InfoGANDiscriminator,
-    InfoGANGenerator,
-)
+from torchgan.models import Discriminator, Generator
 
 from ._validation import check_choice
 
@@ -48,6 +42,7 @@ __all__ = [
     "HingeGeneratorLoss",
     "build_losses",
     "check_loss_support",
+    "is_ours",
 ]
 
 
@@ -131,14 +126,21 @@ _AUTOENCODER_LOSSES = (
 _ACGAN_LOSSES = (AuxiliaryClassifierGeneratorLoss, AuxiliaryClassifierDiscriminatorLoss)
 
 
+def is_ours(model: nn.Module) -> bool:
+    """Whether ``model`` is one of this package's models (its checks apply only to those)."""
+    return type(model).__module__.startswith("torchgan_lstm.")
+
+
 def check_loss_support(
     losses: list[nn.Module], generators: list[Generator], discriminators: list[Discriminator]
 ) -> None:
-    """Refuse losses that need a model family the ``Trainer``'s models are not.
+    """Refuse losses that need a model family that this package's models are not.
 
     TorchGAN's losses call every discriminator the same way, so a loss written for another
     family either crashes mid-epoch with a bare ``Exception`` or, worse, trains on meaningless
     numbers (an energy-based loss minimising an unbounded logit). This names the problem first.
+    Only models of this package are judged: a ``Trainer`` with none of them (a user's own
+    autoencoder or InfoGAN models, say) is left exactly as TorchGAN would run it.
 
     Args:
         losses: the ``Trainer``'s loss objects.
@@ -148,14 +150,18 @@ def check_loss_support(
     Raises:
         ValueError: a loss needs an autoencoder discriminator (energy-based, boundary
             equilibrium), InfoGAN's latent split (mutual information), conditional models with
-            an auxiliary classifier (ACGAN); or a conditional generator and discriminator
-            disagree on ``num_classes``. The message names the loss and the family it needs.
+            an auxiliary classifier (ACGAN) and one of ours is not that; or a conditional
+            generator and discriminator, one of them ours, disagree on ``num_classes``. The
+            message names the loss and the family it needs.
     """
+    ours = [m for m in (*generators, *discriminators) if is_ours(m)]
+    if not ours:
+        return
     for loss in losses:
         name = type(loss).__name__
         if isinstance(loss, _AUTOENCODER_LOSSES):
             for d in discriminators:
-                if not isinstance(d, AutoEncodingDiscriminator):
+                if is_ours(d):
                     raise ValueError(
                         f"{name} needs an autoencoder discriminator "
                         f"(torchgan.models.AutoEncodingDiscriminator), whose output is each "
@@ -164,24 +170,22 @@ def check_loss_support(
                         f"loss has no minimum"
                     )
         elif isinstance(loss, MutualInformationPenalty):
-            models = [*generators, *discriminators]
-            if not all(isinstance(m, InfoGANGenerator | InfoGANDiscriminator) for m in models):
-                raise ValueError(
-                    f"{name} needs InfoGAN's latent split: a generator fed discrete and "
-                    f"continuous latent codes besides the noise, a discriminator that also "
-                    f"returns the codes' distribution parameters, and a trainer providing the "
-                    f"codes (torchgan.models.InfoGANGenerator / InfoGANDiscriminator); got "
-                    f"{', '.join(type(m).__name__ for m in models)}"
-                )
+            raise ValueError(
+                f"{name} needs InfoGAN's latent split: a generator fed discrete and "
+                f"continuous latent codes besides the noise, a discriminator that also "
+                f"returns the codes' distribution parameters, and a trainer providing the "
+                f"codes (torchgan.models.InfoGANGenerator / InfoGANDiscriminator); got "
+                f"{', '.join(type(m).__name__ for m in (*generators, *discriminators))}"
+            )
         elif isinstance(loss, _ACGAN_LOSSES):
             for g in generators:
-                if g.label_type == "none":
+                if is_ours(g) and g.label_type == "none":
                     raise ValueError(
                         f"{name} needs a conditional generator (label_type 'generated' or "
                         f"'required' with num_classes); {type(g).__name__} has label_type='none'"
                     )
             for d in discriminators:
-                if getattr(d, "num_classes", None) is None:
+                if is_ours(d) and getattr(d, "num_classes", None) is None:
                     raise ValueError(
                         f"{name} needs a discriminator with an auxiliary classifier, called as "
                         f"discriminator(x, mode='classifier'); build {type(d).__name__} with "
@@ -189,6 +193,8 @@ def check_loss_support(
                     )
     for g in generators:
         for d in discriminators:
+            if not (is_ours(g) or is_ours(d)):
+                continue
             g_classes, d_classes = getattr(g, "num_classes", None), getattr(d, "num_classes", None)
             if g_classes is not None and d_classes is not None and g_classes != d_classes:
                 raise ValueError(

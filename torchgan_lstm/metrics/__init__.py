@@ -10,15 +10,15 @@ them load with ``torch.load(weights_only=True)`` inside
 ``torch.serialization.safe_globals(list(CHECKPOINT_SAFE_CLASSES))``.
 """
 
-from torchgan_lstm.metrics.classifier import (
+from .base import ClassifierMetric
+from .classifier import (
     FashionClassifier,
     fashion_mnist_tensor,
     load_classifier,
     to_classifier_input,
-    to_model_convention,
 )
-from torchgan_lstm.metrics.coverage import ClassCoverage, ClassImbalance
-from torchgan_lstm.metrics.frechet import (
+from .coverage import ClassCoverage, ClassImbalance
+from .frechet import (
     FrechetClassifierDistance,
     feature_statistics,
     frechet_distance,
@@ -28,6 +28,7 @@ __all__ = [
     "CHECKPOINT_SAFE_CLASSES",
     "ClassCoverage",
     "ClassImbalance",
+    "ClassifierMetric",
     "FashionClassifier",
     "FrechetClassifierDistance",
     "fashion_mnist_tensor",
@@ -35,7 +36,6 @@ __all__ = [
     "frechet_distance",
     "load_classifier",
     "to_classifier_input",
-    "to_model_convention",
 ]
 
 # Classes a checkpoint may hold that torch.load(weights_only=True) must be allowed to rebuild.

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import torch
 
-from torchgan_lstm.metrics.classifier import NUM_CLASSES, ClassifierMetric, FashionClassifier
+from .base import ClassifierMetric
+from .classifier import NUM_CLASSES, FashionClassifier
 
 __all__ = ["ClassCoverage", "ClassImbalance"]
 

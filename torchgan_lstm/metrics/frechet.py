@@ -14,12 +14,8 @@ import os
 import numpy as np
 import torch
 
-from torchgan_lstm.metrics.classifier import (
-    ClassifierMetric,
-    FashionClassifier,
-    _check_images,
-    fashion_mnist_tensor,
-)
+from .base import ClassifierMetric
+from .classifier import FashionClassifier, check_images, fashion_mnist_tensor
 
 __all__ = ["FrechetClassifierDistance", "feature_statistics", "frechet_distance"]
 
@@ -148,7 +144,7 @@ class FrechetClassifierDistance(ClassifierMetric):
         data_root: str | os.PathLike | None = None,
     ) -> None:
         if real_images is not None:
-            shape = _check_images(real_images)
+            shape = check_images(real_images)
             if shape[0] < 2:
                 raise ValueError(f"real_images must hold at least 2 images, got shape {shape}")
             if real_images.min() < -1.001 or real_images.max() > 1.001:

@@ -21,6 +21,7 @@ from .._validation import (
     check_num_classes,
     check_size,
 )
+from ..registry import register_model
 
 __all__ = ["LABEL_TYPES", "MODES", "NORMS", "ConvDiscriminator"]
 
@@ -62,6 +63,7 @@ def _check_classes(label_type: str, num_classes: int | None) -> int | None:
     return check_num_classes(num_classes)
 
 
+@register_model("conv_discriminator")
 class ConvDiscriminator(Discriminator):
     r"""Discriminator of ``num_layers`` stride-2 4x4 convolutions and a linear read-out.
 

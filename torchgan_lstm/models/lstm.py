@@ -28,6 +28,7 @@ from .._validation import (
     check_num_classes,
     check_size,
 )
+from ..registry import register_model
 from ._blocks import ConvHead, base_channels, init_lstm_, upsampling_plan
 
 __all__ = ["DECODERS", "LABEL_TYPES", "LSTMGenerator", "gate_applies"]
@@ -156,6 +157,7 @@ class _CanvasDecoder(nn.Module):
         return updates.view(batch, self.steps, *updates.shape[1:]).sum(dim=1)
 
 
+@register_model("lstm_generator")
 class LSTMGenerator(Generator):
     r"""Generator whose image is drawn by an LSTM, for TorchGAN's ``Trainer``.
 

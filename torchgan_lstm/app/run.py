@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import math
 import re
 import time
 from collections.abc import Callable
@@ -24,17 +23,17 @@ import torchvision
 from torch.optim import Adam
 from torchgan.trainer import Trainer
 
-from . import registry
-from ._validation import check_choice, check_int
-from .acceleration import accelerate
-from .checkpoint import CheckpointError, check_state_dict, remove_stale_temporaries, safe_load
-from .data import build_dataset, make_dataloader
-from .ema import EMATrainer, GeneratorEMA
-from .guards import DataLoaderFailed, attach_divergence_guard
-from .losses import DOUBLE_BACKWARD_LOSSES, LOSS_FAMILIES, build_losses
-from .models.lstm import gate_applies
-from .progress import attach_progress_bar
-from .reproducibility import capture_rng_state, restore_rng_state
+from .. import registry
+from .._validation import check_choice, check_int
+from ..checkpoint import CheckpointError, check_state_dict, remove_stale_temporaries, safe_load
+from ..data import build_dataset, make_dataloader
+from ..losses import DOUBLE_BACKWARD_LOSSES, LOSS_FAMILIES, build_losses
+from ..models.lstm import gate_applies
+from ..trainer.acceleration import accelerate
+from ..trainer.ema import EMATrainer, GeneratorEMA
+from ..trainer.guards import attach_divergence_guard
+from ..trainer.progress import attach_progress_bar
+from ..trainer.steps import BudgetSpent, StepLoader
 
 __all__ = [
     "GENERATORS",
@@ -312,125 +311,6 @@ def build_generator(config: RunConfig) -> torch.nn.Module:
     return cls(**args)
 
 
-class BudgetSpent(Exception):
-    """Raised by :class:`StepLoader` to end TorchGAN's epoch loop once ``max_seconds`` is spent."""
-
-
-class StepLoader:
-    """Presents a ``DataLoader`` to TorchGAN's ``Trainer`` as epochs of ``steps_per_epoch`` steps.
-
-    The underlying loader is cycled (a new shuffle each pass), and the run stops after
-    ``total_steps``: the last epoch may be shorter. With ``max_seconds``, the epoch in which the
-    time spent in training steps passes the budget ends early (so TorchGAN still checkpoints
-    and evaluates it), and the next epoch raises :class:`BudgetSpent`.
-
-    Args:
-        loader: the real ``DataLoader``.
-        steps_per_epoch: steps between TorchGAN's end-of-epoch work (checkpoint, samples, metrics).
-        total_steps: steps in the whole run.
-        done: steps already trained (when resuming).
-        max_seconds: training-time budget of this process, or ``None``.
-    """
-
-    def __init__(
-        self,
-        loader,
-        steps_per_epoch: int,
-        total_steps: int,
-        done: int = 0,
-        max_seconds: float | None = None,
-    ):
-        self.loader = loader
-        self.batch_size = loader.batch_size  # read by Trainer.__call__
-        self.steps_per_epoch = steps_per_epoch
-        self.total_steps = total_steps
-        self.done = done
-        self.max_seconds = max_seconds
-        self.seconds = 0.0  # spent in training steps (between this loader's yields)
-        self._batches = None
-        self._pass_start = None  # the loader's shuffling generator state when this pass began
-        self._position = 0  # batches drawn in this pass
-        # Where the run stands after the last epoch: RNG states and the place in the data.
-        # Updated in place, so a Trainer attribute bound to it is saved with each checkpoint.
-        self.state: dict = {}
-
-    @property
-    def epochs(self) -> int:
-        """Number of TorchGAN epochs the run needs in all."""
-        return math.ceil(self.total_steps / self.steps_per_epoch)
-
-    @property
-    def out_of_time(self) -> bool:
-        """Whether the ``max_seconds`` budget is spent."""
-        return self.max_seconds is not None and self.seconds >= self.max_seconds
-
-    def __len__(self) -> int:
-        return max(min(self.steps_per_epoch, self.total_steps - self.done), 0)
-
-    def _new_pass(self) -> None:
-        generator = getattr(self.loader, "generator", None)
-        self._pass_start = None if generator is None else generator.get_state()
-        self._batches = iter(self.loader)
-        self._position = 0
-
-    def _next_batch(self):
-        if self._batches is None:
-            self._new_pass()
-        try:
-            try:
-                return next(self._batches)
-            except StopIteration:
-                self._new_pass()
-                return next(self._batches)
-        except StopIteration:
-            raise DataLoaderFailed(
-                f"the data loader yielded no batch at step {self.done + 1}"
-            ) from None
-        except Exception as err:
-            raise DataLoaderFailed(
-                f"the data loader raised at step {self.done + 1} (checkpoints already written "
-                f"are kept): {type(err).__name__}: {err}"
-            ) from err
-
-    def __iter__(self):
-        if self.out_of_time:
-            raise BudgetSpent(f"max_seconds={self.max_seconds} spent after {self.done} steps")
-        for _ in range(len(self)):
-            batch = self._next_batch()
-            self._position += 1
-            self.done += 1
-            started = time.perf_counter()
-            yield batch  # the Trainer runs the step here
-            self.seconds += time.perf_counter() - started
-            if self.out_of_time:  # end this epoch: TorchGAN checkpoints and evaluates it
-                break
-        # TorchGAN saves its checkpoint right after this epoch's last step: record the state
-        # a resumed run needs to continue exactly as this one will.
-        self.state.clear()
-        self.state.update(
-            rng=capture_rng_state(), data_pass_start=self._pass_start, data_position=self._position
-        )
-
-    def restore(self, state: dict) -> None:
-        """Continue from a :attr:`state` saved in a checkpoint: the same place in the same pass
-        over the data (when the loader shuffles with its own generator) and the same RNG states.
-
-        Raises:
-            ValueError: ``state`` lacks an entry.
-        """
-        missing = [k for k in ("rng", "data_pass_start", "data_position") if k not in state]
-        if missing:
-            raise ValueError(f"state lacks {missing}, got keys {sorted(state)}")
-        generator = getattr(self.loader, "generator", None)
-        if state["data_pass_start"] is not None and generator is not None:
-            generator.set_state(state["data_pass_start"])
-            self._new_pass()
-            for _ in range(state["data_position"]):
-                next(self._batches)
-            self._position = state["data_position"]
-        restore_rng_state(state["rng"])
-
-
 def training_dataset(config: RunConfig, download: bool):
     """The training split ``config`` names, checked against the models' image shape.
 
@@ -467,7 +347,7 @@ def check_images_fit(dataset, config: RunConfig) -> None:
 def _metrics(config: RunConfig, device: torch.device) -> list:
     if config.metric_samples == 0 or config.dataset != "fashion-mnist":
         return []
-    from .metrics import ClassCoverage, ClassImbalance, FrechetClassifierDistance
+    from ..metrics import ClassCoverage, ClassImbalance, FrechetClassifierDistance
 
     kw = {"sample_size": config.metric_samples, "device": str(device)}
     return [
@@ -705,7 +585,7 @@ def write_outputs(
     """After training: ``samples.png`` from ``generator``, ``loss_curves.png`` and
     ``summary.json`` (steps, time, last metrics and their history, output paths, ``extra``,
     the configuration) under ``config.out``; return the summary."""
-    from .plots import plot_losses
+    from .outputs import plot_losses
 
     out = Path(config.out)
     sample_grid(generator.eval(), out / "samples.png", n=config.sample_size, seed=config.seed)

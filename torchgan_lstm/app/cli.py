@@ -10,12 +10,12 @@ import json
 import sys
 from pathlib import Path
 
-from .data import DATASETS
-from .guards import TrainingError
-from .losses import LOSS_FAMILIES
-from .models.conv import NORMS
-from .models.lstm import DECODERS
-from .training import DISCRIMINATORS, GENERATORS, RunConfig
+from ..data import DATASETS
+from ..losses import LOSS_FAMILIES
+from ..models.conv import NORMS
+from ..models.lstm import DECODERS
+from ..trainer.guards import TrainingError
+from .run import DISCRIMINATORS, GENERATORS, RunConfig
 
 __all__ = ["build_parser", "main"]
 
@@ -193,8 +193,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 
 def _train(args) -> dict:
-    from . import distributed
-    from .training import train
+    from ..trainer import distributed
+    from .run import train
 
     config = config_from_args(args)
     if distributed.launched_by_torchrun():  # --batch-size is the global batch
@@ -214,7 +214,7 @@ def _train(args) -> dict:
 def _sample(args) -> None:
     import torchvision
 
-    from .training import load_generator, resolve_device, sample_grid
+    from .run import load_generator, resolve_device, sample_grid
 
     generator, _ = load_generator(args.checkpoint, resolve_device(args.device))
     images = sample_grid(generator, args.out, n=args.n, seed=args.seed)
@@ -227,8 +227,8 @@ def _sample(args) -> None:
 def _evaluate(args) -> dict:
     import torch
 
-    from .metrics import ClassCoverage, ClassImbalance, FrechetClassifierDistance
-    from .training import load_generator, resolve_device
+    from ..metrics import ClassCoverage, ClassImbalance, FrechetClassifierDistance
+    from .run import load_generator, resolve_device
 
     device = resolve_device(args.device)
     generator, _ = load_generator(args.checkpoint, device)

@@ -46,8 +46,8 @@ from torch.utils.data import DistributedSampler
 from torchgan.models import Discriminator, Generator
 from torchgan.trainer import Trainer
 
-from ._validation import check_choice
-from .training import (
+from .._validation import check_choice
+from ..app.run import (
     RESUME_FIELDS,
     RunConfig,
     StepLoader,
@@ -408,7 +408,7 @@ def train(
             checkpoint of another configuration, or an option not supported under torchrun
             (``ema_decay``, ``max_seconds``, ``compile``); all raised before the first step.
     """
-    from .data import make_dataloader
+    from ..data import make_dataloader
     from .progress import attach_progress_bar
 
     config.validate()
@@ -488,7 +488,7 @@ def train(
 
 
 def _safe_run_config(path: Path) -> dict:
-    from .checkpoint import safe_load
+    from ..checkpoint import safe_load
 
     return safe_load(path, map_location="cpu").get("run_config", {})
 

@@ -1,0 +1,1 @@
+"""The application on top of the library: run configuration, the training run, outputs, CLI."""
