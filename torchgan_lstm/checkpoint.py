@@ -24,6 +24,7 @@ __all__ = [
     "checkpoint_safe_classes",
     "remove_stale_temporaries",
     "safe_load",
+    "state_dict_mismatches",
 ]
 
 _EXTRA_SAFE: set[type] = set()
@@ -169,6 +170,31 @@ def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
     return stale
 
 
+def state_dict_mismatches(
+    module: nn.Module, state: Mapping[str, torch.Tensor], saved_in: str = "checkpoint"
+) -> list[str]:
+    """How ``state`` differs from ``module.state_dict()`` in keys and shapes.
+
+    Args:
+        module: the module about to receive ``state``.
+        state: the saved state dictionary.
+        saved_in: what holds ``state`` (``"checkpoint"``, ``"file"``), for the lines.
+
+    Returns:
+        One line per missing, unexpected or differently shaped key; empty when ``state`` fits.
+    """
+    own = module.state_dict()
+    problems: list[str] = []
+    problems += [f"{k}: missing from {saved_in}" for k in own if k not in state]
+    problems += [f"{k}: not in the model" for k in state if k not in own]
+    problems += [
+        f"{k}: {saved_in} {tuple(state[k].shape)} vs model {tuple(v.shape)}"
+        for k, v in own.items()
+        if k in state and hasattr(state[k], "shape") and tuple(state[k].shape) != tuple(v.shape)
+    ]
+    return problems
+
+
 def check_state_dict(name: str, module: nn.Module, state: Mapping[str, torch.Tensor]) -> None:
     """Check that ``state`` has exactly the keys and shapes of ``module.state_dict()``.
 
@@ -181,15 +207,7 @@ def check_state_dict(name: str, module: nn.Module, state: Mapping[str, torch.Ten
         CheckpointError: keys are missing, unexpected, or of another shape; the message lists
             the mismatching parameters with both shapes.
     """
-    own = module.state_dict()
-    problems: list[str] = []
-    problems += [f"{k}: missing from checkpoint" for k in own if k not in state]
-    problems += [f"{k}: not in the model" for k in state if k not in own]
-    problems += [
-        f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(v.shape)}"
-        for k, v in own.items()
-        if k in state and hasattr(state[k], "shape") and tuple(state[k].shape) != tuple(v.shape)
-    ]
+    problems = state_dict_mismatches(module, state)
     if problems:
         shown = _first(problems, 8)
         raise CheckpointError(
