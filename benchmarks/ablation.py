@@ -1,4 +1,4 @@
-"""The quality issue's ablation table, built from the quality suite's result files.
+"""The ablation table of the image generators, built from the quality suite's result files.
 
 ``python -m benchmarks.ablation`` reads ``benchmarks/results/<name>.json`` for every run listed
 in :data:`ROWS` and writes ``benchmarks/results/ablation.md``: per change, the Frechet classifier
@@ -31,7 +31,7 @@ class Row:
 # Grouped by what they compare against; every row is 3 seeds, batch 64, minimax unless named.
 ROWS: tuple[tuple[str, tuple[Row, ...]], ...] = (
     (
-        "TorchGAN's DCGANDiscriminator (the issue's setting)",
+        "TorchGAN's DCGANDiscriminator",
         (
             Row("DCGAN generator (reference)", "gate-cpu", "dcgan+dcganD"),
             Row("DCGAN generator + EMA 0.999 (reference)", "ema-gate-cpu", "dcgan+dcganD+ema"),

@@ -1,8 +1,10 @@
 """Quality suite: train generators on Fashion-MNIST with TorchGAN's Trainer, measure as they go.
 
-Each run is one :class:`~torchgan_lstm.app.run.RunConfig` (a named variant's overrides on top
-of shared settings) and one seed, trained by :func:`torchgan_lstm.app.run.train`; the Frechet
-classifier distance and class coverage are computed every ``eval_every`` steps. The training
+Each run is one :class:`~torchgan_lstm.app.config.RunConfig` (a named variant's overrides on top
+of shared settings, in the flat vocabulary of torchgan-lstm 0.1.0 that the recorded results use,
+read by :func:`torchgan_lstm.app.config.from_flat`) and one seed, trained by
+:func:`torchgan_lstm.app.run.train`; the Frechet classifier distance and class coverage are
+computed every ``eval_every`` steps. The training
 seconds at each evaluation are measured without the evaluations themselves, so curves can be
 read against steps or against wall-clock time.
 """
@@ -18,7 +20,8 @@ from pathlib import Path
 import torch
 from torchgan.logging.visualize import Visualize
 
-from torchgan_lstm.app.run import CONV_D_FIELDS, LSTM_FIELDS, RunConfig, train
+from torchgan_lstm.app.config import FLAT_DEFAULTS, FLAT_MODEL_FIELDS, RunConfig, from_flat
+from torchgan_lstm.app.run import train
 
 __all__ = ["VARIANTS", "StepClock", "run_quality", "summarise"]
 
@@ -26,7 +29,7 @@ __all__ = ["VARIANTS", "StepClock", "run_quality", "summarise"]
 # Every variant names its discriminator and whether the LSTM is gated, so that a change of the
 # command-line defaults never changes what a recorded variant meant.
 _CONV_D = {"discriminator": "conv"}  # our ConvDiscriminator: dropout 0.3, no norm
-_DCGAN_D = {"discriminator": "dcgan"}  # TorchGAN's DCGANDiscriminator (batch norm), as in issue 7
+_DCGAN_D = {"discriminator": "dcgan"}  # TorchGAN's DCGANDiscriminator (batch norm)
 _EMA = {"ema_decay": 0.999}
 _TTUR = {"g_lr": 1e-4, "d_lr": 4e-4}
 _WGAN_GP = {"loss": "wgan-gp", "ncritic": 5, "betas": [0.5, 0.9], "g_lr": 1e-4, "d_lr": 1e-4}
@@ -115,22 +118,26 @@ def shared_fields(base: dict, variant: dict) -> dict:
     """The shared overrides (``--set``) that the variant's models read.
 
     ``--set hidden_size=16`` sizes every LSTM of a comparison; a DCGAN generator has no LSTM, so
-    it does not get the field (a variant's own overrides are never dropped: RunConfig refuses
-    those that its models would ignore).
+    it does not get the field.
     """
-    fields = {**RunConfig().to_dict(), **base, **variant}
+    fields = {**FLAT_DEFAULTS, **base, **variant}
     unread = []
     if fields["generator"] != "lstm":
-        unread += LSTM_FIELDS
+        unread += FLAT_MODEL_FIELDS["lstm"]
     if fields["discriminator"] != "conv":
-        unread += CONV_D_FIELDS
+        unread += FLAT_MODEL_FIELDS["conv"]
     return {k: v for k, v in base.items() if k not in unread}
+
+
+def variant_config(overrides: dict, base: dict | None = None, **fields) -> RunConfig:
+    """The run configuration of a variant: shared settings it reads, its overrides, ``fields``."""
+    shared = shared_fields(base or {}, overrides)
+    return RunConfig.from_dict(from_flat({**shared, **overrides, **fields}))
 
 
 def run_one(name: str, overrides: dict, seed: int, out: Path, base: dict) -> dict:
     """Train one variant with one seed; return its record (also written as JSON)."""
-    shared = shared_fields(base, overrides)
-    config = RunConfig(**{**shared, **overrides, "seed": seed, "out": str(out)})
+    config = variant_config(overrides, base, seed=seed, out=str(out))
     clock = StepClock()
     trainers, shares_history = [], []
 

@@ -21,20 +21,21 @@ from pathlib import Path
 import torch
 from torchgan.losses import MinimaxDiscriminatorLoss, MinimaxGeneratorLoss
 
-from torchgan_lstm.app.run import RunConfig, discriminator_spec, generator_spec
+from torchgan_lstm.app.config import RunConfig, from_flat
 from torchgan_lstm.trainer.acceleration import accelerate
 
 from .report import markdown_table
 
 __all__ = ["GENERATORS", "MODES", "run_speed"]
 
-# name -> RunConfig overrides; widths are the command line's defaults for every model, each
-# against our ConvDiscriminator, as in the recorded tables (README, Benchmarks).
+# name -> overrides in the flat vocabulary of the recorded tables (app.config.from_flat); widths
+# are the command line's defaults for every model, each against our ConvDiscriminator, as in the
+# recorded tables (README, Benchmarks); lstm_gate None: on where it applies (the default).
 GENERATORS = {
     "dcgan": {"generator": "dcgan", "discriminator": "conv"},
-    "lstm-conv": {"decoder": "conv", "discriminator": "conv"},
-    "lstm-rows": {"decoder": "rows", "discriminator": "conv"},
-    "lstm-canvas": {"decoder": "canvas", "discriminator": "conv"},
+    "lstm-conv": {"decoder": "conv", "lstm_gate": None, "discriminator": "conv"},
+    "lstm-rows": {"decoder": "rows", "lstm_gate": None, "discriminator": "conv"},
+    "lstm-canvas": {"decoder": "canvas", "lstm_gate": None, "discriminator": "conv"},
 }
 
 # name -> switches of torchgan_lstm.trainer.acceleration.accelerate
@@ -59,11 +60,12 @@ class _Pair:
         device: str = "cpu",
         switches: dict | None = None,
     ):
-        config = RunConfig(**{**overrides, "image_size": image_size, "channels": 1})
-        g_cls, g_args = generator_spec(config)
-        d_cls, d_args = discriminator_spec(config)
+        config = RunConfig.from_dict(
+            from_flat({**overrides, "image_size": image_size, "channels": 1})
+        )
         self.device = torch.device(device)
-        self.g, self.d = g_cls(**g_args).to(self.device), d_cls(**d_args).to(self.device)
+        g, d = config.resolved().build_models()
+        self.g, self.d = g.to(self.device), d.to(self.device)
         for model in (self.g, self.d):
             accelerate(model, self.device, **(switches or {}))
         adam = {"lr": 2e-4, "betas": (0.5, 0.999)}

@@ -2,8 +2,9 @@
 
 python examples/train_fashion_mnist.py --out runs/example --epochs 1 --decoder conv
 
-The defaults are the quality issue's winner: the gated conv decoder (LSTMGenerator's default)
-against TorchGAN's own DCGANDiscriminator; --discriminator conv trains against ours.
+The defaults are the best pair measured (README, Benchmarks): the gated conv decoder
+(LSTMGenerator's default) against TorchGAN's DCGANDiscriminator; --discriminator conv trains
+against ours.
 """
 
 import argparse

@@ -16,7 +16,7 @@ for i in range(256):
     img = torch.zeros(16, 16, dtype=torch.uint8); r, c = torch.randint(0, 8, (2,), generator=g).tolist()
     img[r:r + 8, c:c + 8] = 255; Image.fromarray(img.numpy(), "L").save(root / f"{i:03d}.png")
 PY
-ARGS="train --backend nccl --device cuda --dataset folder --data-root $OUT/blobs --image-size 16 --channels 1 --hidden-size 32 --g-step-channels 8 --d-step-channels 8 --encoding-dims 16 --batch-size 32 --max-steps 40 --eval-every 20 --metric-samples 0 --sample-size 16 --no-progress"
+ARGS="train --backend nccl --device cuda --data.dataset folder --data.root $OUT/blobs --data.image_size 16 --data.channels 1 --generator.hidden_size 32 --generator.step_channels 8 --discriminator.step_channels 8 --generator.encoding_dims 16 --batch_size 32 --max_steps 40 --eval_every 20 --metric_samples 0 --sample_size 16 --progress false"
 for n in 1 2; do
   $python -m torch.distributed.run --standalone --nproc_per_node=$n -m torchgan_lstm $ARGS --out "$OUT/nccl$n" > "$OUT/nccl$n.log" 2>&1
   echo "nproc=$n exit $?" | tee -a "$OUT/result.txt"

@@ -11,7 +11,7 @@ import torch
 from benchmarks.quality import VARIANTS, StepClock, run_quality, shared_fields, summarise
 from benchmarks.report import write_quality_report
 from benchmarks.speed import _Pair, _round_robin
-from torchgan_lstm.app.run import RunConfig
+from torchgan_lstm.app.config import RunConfig, from_flat
 from torchgan_lstm.data import DEBIAN_FASHION_MNIST
 
 TINY = {
@@ -31,7 +31,7 @@ def test_shared_overrides_go_to_the_models_that_read_them():
 
 def test_variants_are_valid_and_name_their_discriminator_and_gate():
     for name, fields in VARIANTS.items():
-        RunConfig(**fields).validate()
+        RunConfig.from_dict(from_flat(fields)).validate()
         assert "discriminator" in fields, name
         assert fields["generator"] == "dcgan" or "lstm_gate" in fields, name
 

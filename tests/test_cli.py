@@ -21,19 +21,20 @@ needs_fashion_mnist = pytest.mark.skipif(
     reason="needs Fashion-MNIST on disk (apt-get install dataset-fashion-mnist)",
 )
 TINY = [
-    "--hidden-size",
+    "--generator.hidden_size",
     "16",
-    "--g-step-channels",
+    "--generator.step_channels",
     "8",
-    "--d-step-channels",
+    "--discriminator.step_channels",
     "8",
-    "--encoding-dims",
+    "--generator.encoding_dims",
     "16",
-    "--batch-size",
+    "--batch_size",
     "16",
-    "--metric-samples",
+    "--metric_samples",
     "200",
-    "--no-progress",
+    "--progress",
+    "false",
 ]
 
 
@@ -59,7 +60,7 @@ def trained_run(tmp_path_factory) -> Path:
     if not DEBIAN_FASHION_MNIST.is_dir() and not os.environ.get("TORCHGAN_LSTM_DATA"):
         pytest.skip("needs Fashion-MNIST on disk")
     out = tmp_path_factory.mktemp("run")
-    cli("train", "--max-steps", "6", "--eval-every", "3", "--out", str(out), *TINY)
+    cli("train", "--max_steps", "6", "--eval_every", "3", "--out", str(out), *TINY)
     return out
 
 
@@ -89,7 +90,9 @@ def test_train_leaves_grid_logs_checkpoint_and_metrics(trained_run):
     grid = Image.open(out / "samples.png")
     assert grid.size == (8 * 34 + 2, 8 * 34 + 2)  # 64 images of 32 px, 2 px padding
     assert Image.open(out / "loss_curves.png").size[0] >= 600
-    assert summary["config"]["decoder"] == "conv" and summary["config"]["channels"] == 1
+    assert summary["config"]["generator"]["init_args"]["decoder"] == "conv"
+    assert summary["config"]["data"]["channels"] == 1
+    assert (out / "config.yaml").read_text().startswith("data:\n  dataset: fashion-mnist")
 
 
 @needs_fashion_mnist
@@ -110,9 +113,9 @@ def test_resume_continues_from_the_newest_checkpoint(trained_run, tmp_path):
     shutil.copytree(trained_run, out)
     proc = cli(
         "train",
-        "--max-steps",
+        "--max_steps",
         "9",
-        "--eval-every",
+        "--eval_every",
         "3",
         "--out",
         str(out),
@@ -130,16 +133,16 @@ def test_resume_continues_from_the_newest_checkpoint(trained_run, tmp_path):
 def test_resume_with_other_models_names_both_sides(trained_run):
     proc = cli(
         "train",
-        "--max-steps",
+        "--max_steps",
         "9",
         "--out",
         str(trained_run),
         "--resume",
         "auto",
-        *TINY[:-1],
-        "--hidden-size",
+        *TINY[:-2],
+        "--generator.hidden_size",
         "24",
-        "--decoder",
+        "--generator.decoder",
         "rows",
         check=False,
     )
@@ -176,27 +179,45 @@ def test_evaluate_prints_and_writes_the_metrics(trained_run, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--image-size", "4"], "image_size must be >= 8, got 4"),
-        (["--max-steps", "0"], "--max-steps: must be >= 1, got 0"),
+        (["--data.image_size", "4"], "image_size must be >= 8, got 4"),
+        (["--max_steps", "0"], "max_steps must be >= 1, got 0"),
+        (["--max_steps", "many"], "Parser key \"max_steps\": Expected a <class 'int'>"),
+        (["--hidden_size", "16"], "unrecognized arguments: --hidden_size 16"),
         (
-            ["--batch-size", "100000"],
+            ["--batch_size", "100000"],
             "batch_size must be between 1 and the 60000 samples per epoch",
         ),
-        (["--data-root", "/nonexistent/fashion"], "Fashion-MNIST (train split) not found"),
-        (["--generator", "dcgan", "--image-size", "28"], "power of two >= 16"),
-        (["--discriminator", "dcgan", "--image-size", "24"], "DCGAN discriminator, got 24"),
-        (["--decoder", "pixelcnn"], "argument --decoder: invalid choice: 'pixelcnn'"),
-        (["--lstm-dropout", "0.5", "--num-layers", "1"], "dropout acts between LSTM layers"),
-        (["--d-dropout", "0"], "d_dropout=0.0 is only read by discriminator='conv'"),
+        (["--data.root", "/nonexistent/fashion"], "Fashion-MNIST (train split) not found"),
+        (["--generator", "DCGANGenerator", "--data.image_size", "28"], "DCGANGenerator refused"),
+        (["--data.image_size", "24"], "DCGANDiscriminator refused its arguments"),
+        (["--generator.decoder", "pixelcnn"], "decoder must be one of 'conv', 'rows', 'canvas'"),
+        (
+            ["--generator.dropout", "0.5", "--generator.num_layers", "1"],
+            "dropout acts between LSTM layers",
+        ),
+        (["--discriminator.dropout", "0"], "Option 'dropout' is not accepted"),
+        (["--generator", "ConvDiscriminator"], 'Parser key "generator"'),
+        (["--config", "/nonexistent.yaml"], "/nonexistent.yaml"),
         (["--loss", "wgan-gp"], "loss='wgan-gp' penalises each image's gradient"),
-        (["--decoder", "rows", "--lstm-gate"], "lstm_gate=True needs decoder='conv'"),
+        (
+            ["--generator.decoder", "rows", "--generator.lstm_gate", "true"],
+            "lstm_gate=True needs decoder='conv'",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_no_traceback(args, message, tmp_path):
-    if "--batch-size" in args and not DEBIAN_FASHION_MNIST.is_dir():
+    if "--batch_size" in args and not DEBIAN_FASHION_MNIST.is_dir():
         pytest.skip("needs Fashion-MNIST on disk")
     proc = cli(
-        "train", "--out", str(tmp_path), "--no-download", "--no-progress", *args, check=False
+        "train",
+        "--out",
+        str(tmp_path),
+        "--data.download",
+        "false",
+        "--progress",
+        "false",
+        *args,
+        check=False,
     )
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr
@@ -217,11 +238,11 @@ def test_time_budget_stops_after_an_evaluated_checkpoint_and_ema_is_sampled(tmp_
     from torchgan_lstm.checkpoint import safe_load
 
     out = tmp_path / "budget"
-    args = ["--eval-every", "3", "--ema-decay", "0.9", "--amp", "--out", str(out), *TINY]
-    cli("train", "--max-steps", "3", *args)
+    args = ["--eval_every", "3", "--ema_decay", "0.9", "--amp", "true", "--out", str(out), *TINY]
+    cli("train", "--max_steps", "3", *args)
     # Resumed with a budget the first step spends: that epoch ends there, checkpointed and
     # evaluated, and the run stops.
-    cli("train", "--max-steps", "40", "--max-seconds", "1e-9", "--resume", "auto", *args)
+    cli("train", "--max_steps", "40", "--max_seconds", "1e-9", "--resume", "auto", *args)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["steps"] == 4 and summary["stopped_by"] == "max_seconds"
     assert len(summary["metric_history"]["FrechetClassifierDistance"]) == 1
@@ -238,3 +259,84 @@ def test_time_budget_stops_after_an_evaluated_checkpoint_and_ema_is_sampled(tmp_
         for name, value in state.items()
         if value.is_floating_point()
     )
+
+
+@needs_fashion_mnist
+@pytest.mark.parametrize("fmt", ["npz", "pt", "folder"])
+def test_sample_writes_arrays_tensors_and_image_folders(trained_run, tmp_path, fmt):
+    out = tmp_path / ("fake" if fmt == "folder" else f"samples.{fmt}")
+    cli("sample", str(trained_run), "--out", str(out), "--n", "12", "--format", fmt)
+    if fmt == "npz":
+        images = np.load(out)["arr_0"]
+        assert images.shape == (12, 32, 32, 1) and images.dtype == np.uint8
+    elif fmt == "pt":
+        images = torch.load(out, weights_only=True)
+        assert images.shape == (12, 1, 32, 32) and images.min() >= -1 and images.max() <= 1
+    else:
+        assert sorted(p.name for p in out.iterdir())[:2] == ["000000.png", "000001.png"]
+        assert len(list(out.iterdir())) == 12
+
+
+@needs_fashion_mnist
+def test_export_writes_safetensors_that_load_without_pickle(trained_run, tmp_path):
+    from torchgan_lstm import load_generator
+    from torchgan_lstm.app.export import load_exported
+
+    cli("export", str(trained_run), str(tmp_path / "export"))
+    assert sorted(p.name for p in (tmp_path / "export").iterdir()) == [
+        "config.json",
+        "model.safetensors",
+    ]
+    exported = load_exported(tmp_path / "export")
+    generator, _ = load_generator(trained_run)
+    z = torch.randn(4, 16)
+    torch.testing.assert_close(exported(z), generator(z))
+
+
+@needs_fashion_mnist
+def test_resume_reads_the_runs_config_yaml_and_records_hparams(trained_run, tmp_path):
+    import shutil
+
+    out = tmp_path / "resumed"
+    shutil.copytree(trained_run, out)
+    # No model options: they come from the run's config.yaml.
+    cli("train", "--resume", str(out), "--max_steps", "9", "--progress", "false")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["steps"] == 9
+    assert summary["config"]["generator"]["init_args"]["hidden_size"] == 16
+    hparams = list((out / "tensorboard" / "hparams").glob("events.out.tfevents.*"))
+    assert hparams, "an hparams entry beside the run's scalars"
+    events = EventAccumulator(str(hparams[-1].parent))
+    events.Reload()
+    assert "final/FrechetClassifierDistance" in events.Tags()["scalars"]
+
+
+def test_print_config_prints_the_resolved_yaml_that_reruns_it(tmp_path):
+    proc = cli("train", "--print-config", "--data.image_size", "16", "--generator.hidden_size", "8")
+    assert "out_size: 16" in proc.stdout and "hidden_size: 8" in proc.stdout
+    (tmp_path / "run.yaml").write_text(proc.stdout)
+    again = cli("train", "--config", str(tmp_path / "run.yaml"), "--print-config")
+    assert again.stdout == proc.stdout
+
+
+def test_help_says_what_each_option_does_and_its_default():
+    proc = cli("train", "--help")
+    text = " ".join(proc.stdout.split())
+    assert "--max_steps MAX_STEPS training steps in the whole run. (type: int, default: 1000)" in (
+        text
+    )
+    assert "--data.image_size" in proc.stdout and "--generator CONFIG | CLASS_PATH_OR_NAME" in (
+        proc.stdout
+    )
+
+
+def test_an_unexpected_error_keeps_its_traceback(monkeypatch, tmp_path):
+    from torchgan_lstm.app import cli as cli_module
+    from torchgan_lstm.app import run
+
+    def broken(*args, **kwargs):
+        raise ValueError("a bug inside torch, not bad input")
+
+    monkeypatch.setattr(run, "train", broken)
+    with pytest.raises(ValueError, match="a bug inside torch"):
+        cli_module.main(["train", "--out", str(tmp_path), "--progress", "false"])

@@ -263,3 +263,14 @@ def test_conditional_model_trained_briefly_draws_the_asked_class(tmp_path):
     shares = torch.stack([(predicted[asked == c] == c).float().mean() for c in range(3)])
     assert shares.mean() > 1 / 3 + 0.35, shares
     assert (shares > 1 / 3 + 0.15).all(), shares
+
+
+def test_labels_on_an_accelerator_are_not_read_back_each_step():
+    from torchgan_lstm._validation import check_labels
+
+    # Reading a device tensor's min/max syncs the host with the device at every step; only
+    # labels on the CPU (free to read) are range-checked. "meta" stands in for a GPU here.
+    on_device = torch.full((2,), 7, device="meta")
+    assert check_labels("y", on_device, 2, 3) is on_device
+    with pytest.raises(ValueError, match=r"labels in \[0, 3\), got values in \[7, 7\]"):
+        check_labels("y", torch.full((2,), 7), 2, 3)

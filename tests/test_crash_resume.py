@@ -55,7 +55,7 @@ def _wait_for(condition, child, timeout_s: float = 60.0) -> None:
 def test_run_killed_20_times_always_resumes_from_a_loadable_checkpoint(tmp_path):
     fork = multiprocessing.get_context("fork")
     out = tmp_path / "run"
-    args = ["train", *tiny_args(write_idx_blobs(tmp_path)), "--eval-every", "2", "--out", str(out)]
+    args = ["train", *tiny_args(write_idx_blobs(tmp_path)), "--eval_every", "2", "--out", str(out)]
     rng = random.Random(0)
     epochs, mid_write = [], 0
     for kill in range(KILLS):
@@ -64,7 +64,7 @@ def test_run_killed_20_times_always_resumes_from_a_loadable_checkpoint(tmp_path)
         # Every 5th run is killed inside a checkpoint write, for certain; the others at a
         # random moment after their first checkpoint (mostly mid-step, sometimes mid-write).
         stall = kill % 5 == 4
-        argv = [*args, "--max-steps", "100000", *resume]
+        argv = [*args, "--max_steps", "100000", *resume]
         old_temporaries = set(out.joinpath("checkpoints").glob(".*.tmp"))
         child = fork.Process(target=_train_quietly, args=(argv, stall))
         child.start()
@@ -90,7 +90,7 @@ def test_run_killed_20_times_always_resumes_from_a_loadable_checkpoint(tmp_path)
     assert epochs == sorted(epochs)
     # After the last kill the run finishes normally from where it was.
     final = 2 * epochs[-1] + 4
-    assert run_cli(*args, "--max-steps", str(final), "--resume", "auto") == 0
+    assert run_cli(*args, "--max_steps", str(final), "--resume", "auto") == 0
     assert safe_load(latest_checkpoint(out))["epoch"] == epochs[-1] + 2
     assert not any(out.joinpath("checkpoints").glob(".*.tmp")), "stale temporaries cleaned"
     assert mid_write >= KILLS // 5

@@ -9,8 +9,7 @@ import pytest
 import torch
 
 from torchgan_lstm.losses import build_losses
-from torchgan_lstm.trainer.acceleration import accelerate
-from torchgan_lstm.trainer.ema import EMATrainer
+from torchgan_lstm.trainer import RunTrainer
 
 from .conftest import model_config
 
@@ -18,23 +17,22 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 CUDA = torch.device("cuda")
 
 
-def _cuda_trainer(paths, decoder: str, loss: str = "minimax", **switches) -> EMATrainer:
+def _cuda_trainer(paths, decoder: str, loss: str = "minimax", **switches) -> RunTrainer:
     torch.manual_seed(0)
-    trainer = EMATrainer(
+    trainer = RunTrainer(
         model_config({"decoder": decoder}, {"norm": "spectral" if loss == "wgan-gp" else "none"}),
         build_losses(loss),
         device=CUDA,
         epochs=2,
         sample_size=16,
         ema_decay=0.9,
+        **switches,
         **paths,
     )
-    for name in trainer.model_names:
-        accelerate(getattr(trainer, name), CUDA, **switches)
     return trainer
 
 
-def _check_trained(trainer: EMATrainer) -> None:
+def _check_trained(trainer: RunTrainer) -> None:
     for model in (trainer.generator, trainer.discriminator, trainer.ema.module):
         params = list(model.parameters())
         assert all(p.is_cuda and torch.isfinite(p).all() for p in params)

@@ -22,12 +22,15 @@ from .conftest import blob_images
 # Tiny models; no generator batch norm and no discriminator dropout: on CPU there is no
 # SyncBatchNorm, and dropout masks are per rank, so only this configuration can match exactly.
 TINY = [
-    "train", "--backend", "gloo", "--device", "cpu", "--dataset", "folder", "--image-size", "16",
-    "--channels", "1", "--hidden-size", "16", "--num-layers", "1", "--g-step-channels", "8",
-    "--d-step-channels", "8", "--discriminator", "conv", "--d-layers", "2", "--d-dropout", "0",
-    "--encoding-dims", "8",
-    "--no-g-batchnorm", "--batch-size", "8", "--eval-every", "3", "--metric-samples", "0",
-    "--sample-size", "16", "--no-progress",
+    "train", "--backend", "gloo", "--device", "cpu", "--data.dataset", "folder",
+    "--data.image_size", "16", "--data.channels", "1",
+    "--generator.hidden_size", "16", "--generator.num_layers", "1",
+    "--generator.step_channels", "8", "--generator.encoding_dims", "8",
+    "--generator.batchnorm", "false",
+    "--discriminator", "ConvDiscriminator", "--discriminator.step_channels", "8",
+    "--discriminator.num_layers", "2", "--discriminator.dropout", "0",
+    "--batch_size", "8", "--eval_every", "3", "--metric_samples", "0",
+    "--sample_size", "16", "--progress", "false",
 ]  # fmt: skip
 
 
@@ -64,7 +67,7 @@ def test_two_ranks_stay_in_sync_and_match_one_process_on_the_same_global_batch(b
     for nproc in (2, 1):
         out = tmp_path / f"ranks{nproc}"
         proc = torchrun(
-            nproc, *TINY, "--data-root", str(blobs), "--max-steps", "6", "--out", str(out)
+            nproc, *TINY, "--data.root", str(blobs), "--max_steps", "6", "--out", str(out)
         )
         summary = json.loads((out / "summary.json").read_text())
         assert summary["steps"] == 6 and summary["world_size"] == nproc
@@ -82,11 +85,11 @@ def test_two_ranks_stay_in_sync_and_match_one_process_on_the_same_global_batch(b
 
 
 def test_wgan_gp_trains_on_two_ranks_in_sync_and_resumes_on_both(blobs, tmp_path):
-    args = [*TINY, "--data-root", str(blobs), "--loss", "wgan-gp", "--out", str(tmp_path)]
-    torchrun(2, *args, "--max-steps", "3")
+    args = [*TINY, "--data.root", str(blobs), "--loss", "wgan-gp", "--out", str(tmp_path)]
+    torchrun(2, *args, "--max_steps", "3")
     first = json.loads((tmp_path / "summary.json").read_text())
     assert first["steps"] == 3 and first["replica_max_abs_diff"] == 0.0
-    proc = torchrun(2, *args, "--max-steps", "6", "--resume", "auto")
+    proc = torchrun(2, *args, "--max_steps", "6", "--resume", "auto")
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["steps"] == 6 and summary["replica_max_abs_diff"] == 0.0
     assert proc.stdout.count("Loading Model From") == 1  # both ranks load; only rank 0 prints
@@ -101,7 +104,7 @@ def test_batch_size_not_divisible_by_the_world_size_exits_2_before_training(
     for name, value in (("RANK", "0"), ("LOCAL_RANK", "0"), ("WORLD_SIZE", "3")):
         monkeypatch.setenv(name, value)
     with pytest.raises(SystemExit) as exit_info:
-        cli.main([*TINY, "--data-root", str(tmp_path), "--out", str(tmp_path / "run")])
+        cli.main([*TINY, "--data.root", str(tmp_path), "--out", str(tmp_path / "run")])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
@@ -118,19 +121,70 @@ def test_check_batch_split_names_batch_size_and_world_size(batch, world):
     assert check_batch_split(8, 2) == 4
 
 
-@pytest.mark.parametrize(
-    "option", [{"ema_decay": 0.999}, {"max_seconds": 60.0}, {"compile": True}], ids=str
-)
-def test_options_without_a_cross_rank_design_are_refused_before_any_work(option, tmp_path):
-    from torchgan_lstm.app.run import RunConfig
-    from torchgan_lstm.trainer.distributed import train
+def test_compile_is_refused_under_torchrun_before_any_work(monkeypatch):
+    from torchgan_lstm.app.config import RunConfig
+    from torchgan_lstm.trainer.distributed import Torchrun
 
-    config = RunConfig(out=str(tmp_path / "run"), **option)
-    with pytest.raises(
-        ValueError, match=f"not supported under torchrun yet: .*{next(iter(option))}"
-    ):
-        train(config)
-    assert not (tmp_path / "run").exists()
+    for name, value in (("RANK", "0"), ("LOCAL_RANK", "0"), ("WORLD_SIZE", "2")):
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match="compile=True is not supported under torchrun"):
+        Torchrun("cpu", "gloo").check(RunConfig(compile=True))
+
+
+def _states(out: Path, name: str) -> dict:
+    checkpoint = torch.load(out / "checkpoints" / name, weights_only=False)
+    keys = ("generator", "discriminator", "optimizer_generator", "optimizer_discriminator")
+    return {k: checkpoint[k] for k in keys} | {"loss_logs": checkpoint["loss_logs"]}
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, torch.Tensor):
+        return torch.equal(a, b)
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
+
+
+def test_two_ranks_resume_exactly_with_dropout_and_an_average(blobs, tmp_path):
+    # Dropout draws per-rank masks and the average follows the generator: only every rank's
+    # own random state, the shared noise stream and the place in the data, all restored, make
+    # the resumed job bit-identical to the straight one.
+    args = [
+        *TINY,
+        "--data.root",
+        str(blobs),
+        "--discriminator.dropout",
+        "0.3",
+        "--ema_decay",
+        "0.9",
+    ]
+    straight, broken = tmp_path / "straight", tmp_path / "broken"
+    torchrun(2, *args, "--max_steps", "6", "--out", str(straight))
+    torchrun(2, *args, "--max_steps", "3", "--out", str(broken))
+    torchrun(2, *args, "--max_steps", "6", "--out", str(broken), "--resume", "auto")
+    a, b = _states(straight, "gan1.model"), _states(broken, "gan1.model")
+    assert _same(a, b)
+    saved = torch.load(straight / "checkpoints" / "gan1.model", weights_only=False)
+    assert saved["generator_ema"]["n_averaged"] == 6
+    assert len(saved["resume_state"]["rng"]) == 2  # every rank's own random state
+
+
+def test_two_ranks_stop_together_on_a_time_budget_and_on_divergence(blobs, tmp_path):
+    args = [*TINY, "--data.root", str(blobs), "--max_steps", "30"]
+    torchrun(2, *args, "--max_seconds", "1e-9", "--out", str(tmp_path / "budget"))
+    summary = json.loads((tmp_path / "budget" / "summary.json").read_text())
+    assert summary["steps"] == 1 and summary["stopped_by"] == "max_seconds"
+    assert summary["replica_max_abs_diff"] == 0.0
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    command += ["-m", "torchgan_lstm", *args, "--g_lr", "1e38", "--d_lr", "1e38"]
+    command += ["--out", str(tmp_path / "diverged")]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode != 0
+    assert proc.stderr.count("torchgan-lstm train: error: training diverged") == 2  # each rank
+    assert "Traceback" not in proc.stderr.split("torchgan-lstm train: error")[0]
 
 
 def test_more_processes_than_gpus_is_refused_by_name(monkeypatch):

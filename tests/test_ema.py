@@ -9,7 +9,8 @@ from torchgan.metrics import EvaluationMetric
 from torchgan_lstm.checkpoint import allow_checkpoint_classes, safe_load
 from torchgan_lstm.losses import build_losses
 from torchgan_lstm.models import LSTMGenerator
-from torchgan_lstm.trainer.ema import EMATrainer, GeneratorEMA
+from torchgan_lstm.trainer import RunTrainer
+from torchgan_lstm.trainer.ema import GeneratorEMA
 
 from .conftest import SMALL_GENERATOR, model_config
 
@@ -63,7 +64,7 @@ allow_checkpoint_classes(_SeenGenerator)  # TorchGAN pickles the metric objects 
 def _trainer(paths, epochs=2):
     torch.manual_seed(0)
     metric = _SeenGenerator()
-    trainer = EMATrainer(
+    trainer = RunTrainer(
         model_config(),
         build_losses("minimax"),
         metrics_list=[metric],

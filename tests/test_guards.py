@@ -19,9 +19,9 @@ from .test_reproducibility import EVAL_EVERY, run_cli, tiny_args
 
 
 def config(tmp_path, *extra: str, max_steps: int = 2 * EVAL_EVERY):
-    args = cli.build_parser().parse_args(
+    args = cli.train_parser().parse_args(
         [
-            *("train", *tiny_args(write_idx_blobs(tmp_path)), "--max-steps", str(max_steps)),
+            *(*tiny_args(write_idx_blobs(tmp_path)), "--max_steps", str(max_steps)),
             *("--out", str(tmp_path / "run"), *extra),
         ]
     )
@@ -63,9 +63,9 @@ def test_nan_loss_stops_naming_the_loss_and_step_and_keeps_the_checkpoint(tmp_pa
 
 
 def test_cli_reports_divergence_in_one_line_with_status_1(tmp_path, capfd):
-    args = [*tiny_args(write_idx_blobs(tmp_path)), "--max-steps", "50", "--out", str(tmp_path)]
+    args = [*tiny_args(write_idx_blobs(tmp_path)), "--max_steps", "50", "--out", str(tmp_path)]
     with pytest.raises(SystemExit) as info:
-        cli.main(["train", *args, "--d-lr", "1e38", "--g-lr", "1e38"])
+        cli.main(["train", *args, "--d_lr", "1e38", "--g_lr", "1e38"])
     assert info.value.code == 1
     lines = capfd.readouterr().err.splitlines()  # everything written to the terminal's stderr
     assert len(lines) == 1, lines

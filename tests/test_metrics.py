@@ -23,6 +23,7 @@ from torchgan_lstm.metrics import (
     ClassCoverage,
     ClassImbalance,
     FrechetClassifierDistance,
+    SharedSamples,
     fashion_mnist_tensor,
     feature_statistics,
     frechet_distance,
@@ -363,3 +364,41 @@ def test_metrics_round_trip_through_a_weights_only_checkpoint():
     assert loaded[0].arg_map == {"generator": "gen"}
     assert loaded[1].min_fraction == 0.2 and loaded[1].last_histogram is None
     assert isinstance(loaded[1].metric_ops(UniformNoiseGenerator(), "cpu"), float)
+
+
+class _CountingNoise(UniformNoiseGenerator):
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(()))  # its version counter says "trained"
+        self.calls = 0
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        return images + self.weight.detach()
+
+
+def test_a_runs_metrics_generate_their_images_once_per_evaluation(test_split):
+    real = test_split[0][:500]
+    make = [
+        lambda **kw: FrechetClassifierDistance(real_images=real, **kw),
+        ClassCoverage,
+        ClassImbalance,
+    ]
+    alone, generator = [], _CountingNoise()
+    for cls in make:
+        torch.manual_seed(0)
+        alone.append(cls(sample_size=600, batch_size=200).metric_ops(generator, "cpu"))
+    assert generator.calls == 9  # 3 metrics x 3 chunks
+    shared, counted = SharedSamples(), _CountingNoise()
+    together = []
+    for cls in make:
+        torch.manual_seed(0)  # as TorchGAN leaves it: the same state for every metric
+        together.append(
+            cls(sample_size=600, batch_size=200, shared=shared).metric_ops(counted, "cpu")
+        )
+    assert counted.calls == 3 and together == alone
+    with torch.no_grad():
+        counted.weight.add_(0.0)  # a training step: new weights, new images
+    torch.manual_seed(0)
+    ClassCoverage(sample_size=600, batch_size=200, shared=shared).metric_ops(counted, "cpu")
+    assert counted.calls == 6

@@ -125,50 +125,57 @@ NUMBER = st.one_of(
     st.integers(-5, 40).map(str), st.sampled_from(["0", "-1", "1e9", "2.5", "x", "", "nan", "inf"])
 )
 CLI_OPTIONS = {
-    "--image-size": NUMBER,
-    "--channels": NUMBER,
-    "--encoding-dims": NUMBER,
-    "--hidden-size": NUMBER,
-    "--num-layers": NUMBER,
-    "--lstm-dropout": NUMBER,
-    "--g-step-channels": NUMBER,
-    "--rows-per-step": NUMBER,
-    "--canvas-steps": NUMBER,
-    "--d-step-channels": NUMBER,
-    "--d-layers": NUMBER,
-    "--d-dropout": NUMBER,
+    "--data.image_size": NUMBER,
+    "--data.channels": NUMBER,
+    "--generator.encoding_dims": NUMBER,
+    "--generator.hidden_size": NUMBER,
+    "--generator.num_layers": NUMBER,
+    "--generator.dropout": NUMBER,
+    "--generator.step_channels": NUMBER,
+    "--generator.rows_per_step": NUMBER,
+    "--generator.steps": NUMBER,
+    "--discriminator.step_channels": NUMBER,
+    "--discriminator.num_layers": NUMBER,
+    "--discriminator.dropout": NUMBER,
     "--ncritic": NUMBER,
-    "--batch-size": NUMBER,
-    "--g-lr": NUMBER,
-    "--d-lr": NUMBER,
-    "--max-steps": NUMBER,
-    "--eval-every": NUMBER,
-    "--metric-samples": NUMBER,
-    "--sample-size": NUMBER,
+    "--batch_size": NUMBER,
+    "--g_lr": NUMBER,
+    "--d_lr": NUMBER,
+    "--max_steps": NUMBER,
+    "--eval_every": NUMBER,
+    "--metric_samples": NUMBER,
+    "--sample_size": NUMBER,
     "--seed": NUMBER,
-    "--decoder": st.one_of(st.sampled_from(DECODERS), BAD_CHOICE).map(str),
-    "--d-norm": st.one_of(st.sampled_from(NORMS), BAD_CHOICE).map(str),
-    "--generator": st.sampled_from(["lstm", "dcgan", "gru"]),
-    "--discriminator": st.sampled_from(["conv", "dcgan", "patch"]),
+    "--generator.decoder": st.one_of(st.sampled_from(DECODERS), BAD_CHOICE).map(str),
+    "--discriminator.norm": st.one_of(st.sampled_from(NORMS), BAD_CHOICE).map(str),
+    "--generator": st.sampled_from(["LSTMGenerator", "DCGANGenerator", "GRUGenerator"]),
+    "--discriminator": st.sampled_from(
+        ["ConvDiscriminator", "DCGANDiscriminator", "PatchDiscriminator"]
+    ),
     "--loss": st.sampled_from(["minimax", "wgan-gp", "hinge?"]),
     "--device": st.sampled_from(["cpu", "gpu"]),
 }
 # Small, fast defaults the drawn options override (a valid draw trains for one step).
 CLI_BASE = {
-    "--image-size": "16",
-    "--hidden-size": "8",
-    "--encoding-dims": "8",
-    "--g-step-channels": "4",
-    "--d-step-channels": "4",
-    "--discriminator": "conv",
-    "--batch-size": "8",
-    "--max-steps": "1",
-    "--metric-samples": "0",
-    "--sample-size": "4",
+    "--data.image_size": "16",
+    "--generator.hidden_size": "8",
+    "--generator.encoding_dims": "8",
+    "--generator.step_channels": "4",
+    "--discriminator.step_channels": "4",
+    "--discriminator": "ConvDiscriminator",
+    "--batch_size": "8",
+    "--max_steps": "1",
+    "--metric_samples": "0",
+    "--sample_size": "4",
     "--device": "cpu",
 }
 # Options whose valid values are allowed but would make the one-step run slow: capped.
-CAPS = {"--image-size": 24, "--hidden-size": 24, "--max-steps": 2, "--sample-size": 16}
+CAPS = {
+    "--data.image_size": 24,
+    "--generator.hidden_size": 24,
+    "--max_steps": 2,
+    "--sample_size": 16,
+}
 
 
 @pytest.fixture(scope="module")
@@ -189,8 +196,16 @@ def test_cli_option_either_runs_or_exits_2_with_one_line(data_root, tmp_path, kw
         if option in CAPS and value.lstrip("-").isdigit() and int(value) > CAPS[option]:
             value = str(CAPS[option])
         options[option] = value
-    argv = ["train", "--dataset", "fashion-mnist", "--data-root", data_root, "--no-download"]
-    argv += ["--no-progress", "--out", str(tmp_path / f"run{sum(OUTCOMES.values())}")]
+    argv = [
+        "train",
+        "--data.dataset",
+        "fashion-mnist",
+        "--data.root",
+        data_root,
+        "--data.download",
+        "false",
+    ]
+    argv += ["--progress", "false", "--out", str(tmp_path / f"run{sum(OUTCOMES.values())}")]
     argv += [f"{k}={v}" for k, v in options.items()]  # "=": values may start with "-"
     stderr = io.StringIO()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(stderr):
@@ -209,6 +224,14 @@ def test_cli_option_either_runs_or_exits_2_with_one_line(data_root, tmp_path, kw
             assert "training diverged" in errors[0], (argv, errors[0])
 
 
-def test_zz_report_inputs_tried():
-    """Runs last in this file: prints how many inputs the properties above tried."""
+def test_zz_the_properties_tried_valid_and_invalid_inputs():
+    """Runs last in this file: each property above saw both outcomes (a property whose inputs
+    were all accepted, or all refused, would prove little); prints how many inputs it tried."""
     print(f"property inputs tried: {sum(OUTCOMES.values())}: {sorted(OUTCOMES.items())}")
+    for what, outcomes in {
+        "LSTMGenerator": ("built", "refused"),
+        "ConvDiscriminator": ("built", "refused"),
+        "cli": ("exit 0", "exit 2"),
+    }.items():
+        for outcome in outcomes:
+            assert OUTCOMES.get(f"{what}: {outcome}", 0) > 0, (what, outcome, OUTCOMES)

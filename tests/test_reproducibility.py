@@ -26,12 +26,19 @@ EVAL_EVERY = 5  # 48 images in batches of 8: 6 batches a pass, so a checkpoint f
 def tiny_args(data_root: str) -> list[str]:
     """CLI options for a seconds-long run of tiny models on 16x16 blobs (dropout on)."""
     return [
-        *("--dataset", "fashion-mnist", "--data-root", data_root, "--no-download"),
-        *("--image-size", "16", "--hidden-size", "16", "--encoding-dims", "16"),
-        *("--g-step-channels", "8", "--d-step-channels", "8"),
-        *("--discriminator", "conv", "--d-layers", "2"),
-        *("--batch-size", "8", "--metric-samples", "0", "--no-progress"),
-        *("--eval-every", str(EVAL_EVERY)),
+        *("--data.dataset", "fashion-mnist", "--data.root", data_root, "--data.download", "false"),
+        *(
+            "--data.image_size",
+            "16",
+            "--generator.hidden_size",
+            "16",
+            "--generator.encoding_dims",
+            "16",
+        ),
+        *("--generator.step_channels", "8", "--discriminator.step_channels", "8"),
+        *("--discriminator", "ConvDiscriminator", "--discriminator.num_layers", "2"),
+        *("--batch_size", "8", "--metric_samples", "0", "--progress", "false"),
+        *("--eval_every", str(EVAL_EVERY)),
     ]
 
 
@@ -59,12 +66,12 @@ def test_cli_resume_is_bit_identical_to_an_unbroken_run(tmp_path, monkeypatch, r
     data = write_idx_blobs(tmp_path)
     args = tiny_args(data)
     steps = str(2 * EVAL_EVERY)
-    assert run_cli("train", "--max-steps", steps, "--out", str(tmp_path / "straight"), *args) == 0
+    assert run_cli("train", "--max_steps", steps, "--out", str(tmp_path / "straight"), *args) == 0
     if not restored:  # control: TorchGAN's own resume, without the RNG and data-order state
         monkeypatch.setattr(StepLoader, "restore", lambda self, state: None)
     broken = str(tmp_path / "broken")
-    assert run_cli("train", "--max-steps", str(EVAL_EVERY), "--out", broken, *args) == 0
-    assert run_cli("train", "--max-steps", steps, "--out", broken, "--resume", "auto", *args) == 0
+    assert run_cli("train", "--max_steps", str(EVAL_EVERY), "--out", broken, *args) == 0
+    assert run_cli("train", "--max_steps", steps, "--out", broken, "--resume", "auto", *args) == 0
 
     straight = safe_load(latest_checkpoint(tmp_path / "straight"))
     resumed = safe_load(latest_checkpoint(broken))
@@ -90,7 +97,7 @@ def test_same_seed_gives_the_same_run_and_the_same_samples(tmp_path):
     data = write_idx_blobs(tmp_path)
     for name in ("a", "b"):
         assert (
-            run_cli("train", "--max-steps", "3", "--out", str(tmp_path / name), *tiny_args(data))
+            run_cli("train", "--max_steps", "3", "--out", str(tmp_path / name), *tiny_args(data))
             == 0
         )
     a, b = (safe_load(latest_checkpoint(tmp_path / n)) for n in ("a", "b"))

@@ -1,105 +1,159 @@
-"""RunConfig: the shipped defaults, options that only one model reads, and older checkpoints."""
+"""RunConfig: the shipped defaults, the models as class + constructor arguments, the data part
+setting their shape, YAML round trips, and the flat configurations of 0.1.0 checkpoints."""
 
-import dataclasses
+from __future__ import annotations
 
 import pytest
-from torchgan.models import DCGANDiscriminator
+import torch
+from torchgan.models import DCGANDiscriminator, DCGANGenerator
 
 from torchgan_lstm import ConvDiscriminator, LSTMGenerator
-from torchgan_lstm.app.cli import build_parser, config_from_args
-from torchgan_lstm.app.run import (
-    RunConfig,
-    build_generator,
-    check_same_models,
-    discriminator_spec,
-)
+from torchgan_lstm._validation import InputError
+from torchgan_lstm.app.cli import config_from_args, train_parser
+from torchgan_lstm.app.config import ModelSpec, RunConfig, load_config
+from torchgan_lstm.app.run import check_same_models
 from torchgan_lstm.checkpoint import CheckpointError
 
 
-def test_defaults_are_the_quality_issues_winner():
+def test_defaults_are_the_gated_lstm_against_dcgans_discriminator():
     config = RunConfig().validate()
-    generator = build_generator(config)
-    cls, _ = discriminator_spec(config)
+    generator, discriminator = config.build_models()
     assert isinstance(generator, LSTMGenerator) and generator.decoder_name == "conv"
     assert generator.decoder.gate is not None, "the gated conv decoder"
-    assert cls is DCGANDiscriminator
+    assert type(discriminator) is DCGANDiscriminator
+    assert config.generator.init_args["out_size"] == 32
+    assert config.discriminator.init_args["in_channels"] == 1  # Fashion-MNIST's own
     assert config.ema_decay == 0.0
 
 
+def test_the_command_line_defaults_are_the_python_defaults():
+    from_cli = config_from_args(train_parser().parse_args([])).validate()
+    python = RunConfig().validate()
+    for role in ("generator", "discriminator"):
+        assert getattr(from_cli, role).cls is getattr(python, role).cls
+        cli_model, py_model = getattr(from_cli, role).build(), getattr(python, role).build()
+        assert {k: v.shape for k, v in cli_model.state_dict().items()} == {
+            k: v.shape for k, v in py_model.state_dict().items()
+        }
+    assert from_cli.to_dict() | {"generator": None, "discriminator": None} == (
+        python.to_dict() | {"generator": None, "discriminator": None}
+    )
+
+
+def test_the_data_part_sets_the_models_shape_and_refuses_a_contradiction():
+    config = RunConfig()
+    config.data.image_size, config.data.dataset, config.data.channels = 24, "folder", None
+    config.discriminator = ModelSpec("ConvDiscriminator", {"step_channels": 8})
+    resolved = config.validate()
+    assert resolved.generator.init_args["out_size"] == 24
+    assert resolved.discriminator.init_args["in_channels"] == 3  # an image folder's own
+    assert "out_size" not in config.generator.init_args, "validate() leaves the input alone"
+    config.generator.init_args["out_size"] = 32
+    with pytest.raises(InputError, match=r"generator.init_args.out_size=32 disagrees with data"):
+        config.validate()
+
+
 @pytest.mark.parametrize(
-    ("fields", "gated"),
+    ("change", "match"),
     [
-        ({}, True),
-        ({"lstm_gate": False}, False),
-        ({"latent_skip": False}, False),
-        ({"decoder": "rows"}, False),
-        ({"decoder": "canvas"}, False),
-        ({"generator": "dcgan"}, False),
+        ({"max_steps": 0}, "max_steps must be >= 1, got 0"),
+        ({"loss": "ebgan"}, "loss must be one of"),
+        ({"ema_decay": 1.0}, r"ema_decay must be in \[0, 1\)"),
+        ({"generator": ModelSpec("os.system")}, "class_path 'os.system' is not a registered"),
+        ({"generator": ModelSpec("LSTMGenerator", {"decoder": "spiral"})}, "decoder must be one"),
+        ({"generator": ModelSpec("LSTMGenerator", {"hidden_sized": 3})}, "LSTMGenerator refused"),
+        ({"discriminator": ModelSpec("LSTMGenerator")}, "discriminator must be a TorchGAN Disc"),
     ],
 )
-def test_gate_resolves_where_it_applies(fields, gated):
-    assert RunConfig(**fields).gate is gated
+def test_bad_settings_name_the_field(change, match):
+    config = RunConfig()
+    for key, value in change.items():
+        setattr(config, key, value)
+    with pytest.raises(InputError, match=match):
+        config.validate()
 
 
-def test_command_line_switches_the_gate_both_ways():
-    parser = build_parser()
-    for argv, expected in (([], None), (["--lstm-gate"], True), (["--no-lstm-gate"], False)):
-        assert config_from_args(parser.parse_args(["train", *argv])).lstm_gate is expected
-
-
-@pytest.mark.parametrize(
-    ("fields", "message"),
-    [
-        ({"d_dropout": 0.0}, "d_dropout=0.0 is only read by discriminator='conv'"),
-        ({"d_norm": "spectral"}, "d_norm='spectral' is only read by discriminator='conv'"),
-        ({"d_layers": 2, "d_minibatch_features": 8}, "d_layers=2, d_minibatch_features=8 are "),
-        ({"generator": "dcgan", "hidden_size": 64}, "hidden_size=64 is only read by generator="),
-        ({"generator": "dcgan", "lstm_gate": True}, "lstm_gate=True is only read by generator="),
-        ({"generator": "dcgan", "decoder": "rows"}, "decoder='rows' is only read by generator="),
-    ],
-)
-def test_options_another_model_would_ignore_are_refused(fields, message):
-    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
-        RunConfig(**fields).validate()
+def test_dcgan_models_refuse_other_sizes_and_name_the_way_out():
+    config = RunConfig()
+    config.data.image_size = 28
+    with pytest.raises(InputError, match=r"DCGANDiscriminator refused.*ConvDiscriminator take any"):
+        config.validate()
+    config.discriminator = ModelSpec("ConvDiscriminator")
+    config.validate()
 
 
 @pytest.mark.parametrize("loss", ["wgan-gp", "dragan"])
-@pytest.mark.parametrize("fields", [{}, {"discriminator": "conv", "d_norm": "batch"}])
-def test_gradient_penalty_with_a_batch_norm_critic_is_refused(loss, fields):
-    with pytest.raises(ValueError, match=f"loss='{loss}' penalises each image's gradient"):
-        RunConfig(loss=loss, **fields).validate()
+def test_gradient_penalties_refuse_a_batch_norm_critic(loss):
+    config = RunConfig(loss=loss)
+    with pytest.raises(InputError, match="batch norm couples the images"):
+        config.validate()
+    config.discriminator = ModelSpec("ConvDiscriminator", {"norm": "batch"})
+    with pytest.raises(InputError, match="batch norm couples the images"):
+        config.validate()
+    config.discriminator = ModelSpec("ConvDiscriminator", {"norm": "spectral"})
+    config.validate()
 
 
-def test_gradient_penalty_runs_with_our_critic_unnormalised():
-    config = RunConfig(loss="wgan-gp", discriminator="conv", d_norm="none").validate()
-    assert discriminator_spec(config)[0] is ConvDiscriminator
+def test_yaml_round_trip_and_config_file_with_overrides(tmp_path):
+    config = RunConfig(max_steps=7)
+    config.generator = ModelSpec("torchgan.models.DCGANGenerator", {"step_channels": 16})
+    path = tmp_path / "run.yaml"
+    path.write_text(config.to_yaml())
+    assert load_config(path).to_dict() == config.to_dict()
+    args = train_parser().parse_args(["--config", str(path), "--max_steps", "9"])
+    parsed = config_from_args(args).validate()
+    assert parsed.max_steps == 9 and parsed.generator.cls is DCGANGenerator
+    assert parsed.generator.init_args["step_channels"] == 16
 
 
-def test_a_power_of_two_hint_names_the_other_discriminator():
-    with pytest.raises(ValueError, match=r"got 28 \(discriminator='conv' takes any size >= 8\)"):
-        RunConfig(image_size=28).validate()
-    RunConfig(image_size=28, discriminator="conv").validate()
+def older_checkpoint_config(**fields) -> dict:
+    """A run configuration as torchgan-lstm 0.1.0 checkpoints stored it (flat, no gate)."""
+    flat = {
+        "dataset": "fashion-mnist", "data_root": None, "download": True, "image_size": 32,
+        "channels": 1, "generator": "lstm", "decoder": "conv", "encoding_dims": 100,
+        "hidden_size": 256, "num_layers": 2, "lstm_dropout": 0.0, "g_step_channels": 32,
+        "g_batchnorm": True, "latent_skip": True, "rows_per_step": 1, "canvas_steps": 4,
+        "discriminator": "conv", "d_step_channels": 32, "d_layers": 3, "d_dropout": 0.3,
+        "d_norm": "none", "d_minibatch_features": 0, "loss": "minimax", "ncritic": 1,
+        "batch_size": 64, "g_lr": 2e-4, "d_lr": 2e-4, "betas": [0.5, 0.999], "max_steps": 1000,
+        "epochs": None, "eval_every": 500, "metric_samples": 2000, "seed": 0, "device": "auto",
+        "out": "runs/train", "sample_size": 64, "ema_decay": 0.0, "amp": False,
+        "compile": False, "channels_last": False, "max_seconds": None,
+    }  # fmt: skip
+    return flat | fields
 
 
-def older_checkpoint_config() -> dict:
-    """A run configuration as checkpoints stored it before ``lstm_gate`` existed."""
-    saved = RunConfig(discriminator="conv").to_dict()
-    del saved["lstm_gate"]
-    return saved
+def test_checkpoints_of_0_1_0_load_as_they_were_trained():
+    config = RunConfig.from_dict(older_checkpoint_config()).validate()
+    generator, discriminator = config.build_models()
+    assert config.generator.init_args["lstm_gate"] is False
+    assert "decoder.gate" not in generator.state_dict()
+    assert isinstance(discriminator, ConvDiscriminator) and discriminator.norm == "none"
+    dcgan = RunConfig.from_dict(older_checkpoint_config(generator="dcgan", discriminator="dcgan"))
+    assert dcgan.generator.cls is DCGANGenerator
+    assert dcgan.generator.init_args == {
+        "encoding_dims": 100,
+        "step_channels": 32,
+        "batchnorm": True,
+    }
 
 
-def test_checkpoints_from_before_the_gate_load_ungated():
-    config = RunConfig.from_dict(older_checkpoint_config())
-    assert config.lstm_gate is False and not config.gate
-    assert "decoder.gate" not in build_generator(config).state_dict()
-
-
-def test_resume_compares_the_gate_as_built():
-    saved = older_checkpoint_config()
-    request = RunConfig(discriminator="conv")  # the new default: gated
-    with pytest.raises(CheckpointError, match="lstm_gate: checkpoint False vs requested True"):
-        check_same_models(saved, request, "checkpoint 'x'")
-    check_same_models(saved, dataclasses.replace(request, lstm_gate=False), "checkpoint 'x'")
+def test_resume_compares_the_models_as_built():
+    saved = RunConfig.from_dict(older_checkpoint_config())
+    request = RunConfig(discriminator=ModelSpec("ConvDiscriminator", {"step_channels": 32}))
+    with pytest.raises(CheckpointError, match="lstm_gate: checkpoint False vs requested None"):
+        check_same_models(saved, request, "checkpoint 'x'", resume=True)
+    request.generator.init_args["lstm_gate"] = False
+    check_same_models(saved, request, "checkpoint 'x'", resume=True)
     # None (the default) and True build the same gated model: not a difference.
-    gated = RunConfig(discriminator="conv", lstm_gate=True).to_dict()
-    check_same_models(gated, request, "checkpoint 'x'")
+    gated = RunConfig()
+    gated.generator.init_args["lstm_gate"] = True
+    check_same_models(gated, RunConfig(), "checkpoint 'x'", resume=True)
+    with pytest.raises(CheckpointError, match="eval_every: checkpoint 500 vs requested 250"):
+        check_same_models(RunConfig(), RunConfig(eval_every=250), "checkpoint 'x'", resume=True)
+
+
+def test_the_models_are_built_without_touching_the_global_random_state():
+    state = torch.get_rng_state()
+    check_same_models(RunConfig(), RunConfig(), "checkpoint 'x'", resume=False)
+    assert torch.equal(state, torch.get_rng_state())

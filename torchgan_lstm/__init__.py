@@ -5,6 +5,10 @@ Importing the package applies the fixes in :mod:`torchgan_lstm.compat` (which al
 """
 
 from . import compat
+from ._validation import InputError
+from .app.config import ModelSpec, RunConfig
+from .app.export import export_generator, load_exported
+from .app.run import load_generator, train
 from .models import ConvDiscriminator, LSTMGenerator
 from .registry import get_model, get_model_builder, list_models, register_model
 from .trainer.guards import DataLoaderFailed, TrainingDiverged, TrainingError
@@ -12,13 +16,20 @@ from .trainer.guards import DataLoaderFailed, TrainingDiverged, TrainingError
 __all__ = [
     "ConvDiscriminator",
     "DataLoaderFailed",
+    "InputError",
     "LSTMGenerator",
+    "ModelSpec",
+    "RunConfig",
     "TrainingDiverged",
     "TrainingError",
+    "export_generator",
     "get_model",
     "get_model_builder",
     "list_models",
+    "load_exported",
+    "load_generator",
     "register_model",
+    "train",
 ]
 __version__ = "0.1.0"
 

@@ -12,6 +12,7 @@ from numbers import Integral, Real
 import torch
 
 __all__ = [
+    "InputError",
     "check_choice",
     "check_fraction",
     "check_image_batch",
@@ -22,6 +23,14 @@ __all__ = [
 ]
 
 
+class InputError(ValueError):
+    """Bad input from the user: a parameter, a file, a configuration or a checkpoint.
+
+    The command line reports these as one line and exit status 2; any other exception keeps
+    its traceback.
+    """
+
+
 def check_int(name: str, value: object, minimum: int = 1) -> int:
     """Return ``value`` as an int if it is an integer >= ``minimum``.
 
@@ -29,9 +38,9 @@ def check_int(name: str, value: object, minimum: int = 1) -> int:
         ValueError: ``value`` is not an integer (bools are refused) or is below ``minimum``.
     """
     if isinstance(value, bool) or not isinstance(value, Integral):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}")
     if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+        raise InputError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
 
 
@@ -48,15 +57,15 @@ def check_size(name: str, value: object, minimum: int = 8) -> tuple[int, int]:
     """
     if isinstance(value, Sequence) and not isinstance(value, str):
         if len(value) != 2:
-            raise ValueError(f"{name} must be an int or a (height, width) pair, got {value!r}")
+            raise InputError(f"{name} must be an int or a (height, width) pair, got {value!r}")
         sides = tuple(value)
     else:
         sides = (value, value)
     for side in sides:
         if isinstance(side, bool) or not isinstance(side, Integral):
-            raise ValueError(f"{name} must be an int or a (height, width) pair, got {value!r}")
+            raise InputError(f"{name} must be an int or a (height, width) pair, got {value!r}")
         if side < minimum:
-            raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+            raise InputError(f"{name} must be >= {minimum}, got {value!r}")
     return int(sides[0]), int(sides[1])
 
 
@@ -69,7 +78,7 @@ def check_choice(name: str, value: object, allowed: Iterable[str]) -> str:
     allowed = tuple(allowed)
     if not isinstance(value, str) or value not in allowed:
         choices = ", ".join(repr(a) for a in allowed)
-        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+        raise InputError(f"{name} must be one of {choices}, got {value!r}")
     return value
 
 
@@ -80,11 +89,11 @@ def check_fraction(name: str, value: object, upper_inclusive: bool = False) -> f
         ValueError: not a real number, or outside the interval.
     """
     if isinstance(value, bool) or not isinstance(value, Real):
-        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+        raise InputError(f"{name} must be a number in [0, 1), got {value!r}")
     ok = 0 <= value <= 1 if upper_inclusive else 0 <= value < 1
     if not ok:
         bound = "1]" if upper_inclusive else "1)"
-        raise ValueError(f"{name} must be in [0, {bound}, got {value!r}")
+        raise InputError(f"{name} must be in [0, {bound}, got {value!r}")
     return float(value)
 
 
@@ -96,9 +105,9 @@ def check_image_batch(name: str, x: object, channels: int, size: tuple[int, int]
     """
     expected = f"(batch, {channels}, {size[0]}, {size[1]})"
     if not isinstance(x, torch.Tensor):
-        raise ValueError(f"{name} must be a tensor of shape {expected}, got {type(x).__name__}")
+        raise InputError(f"{name} must be a tensor of shape {expected}, got {type(x).__name__}")
     if x.dim() != 4 or tuple(x.shape[1:]) != (channels, *size):
-        raise ValueError(f"{name} must have shape {expected}, got {tuple(x.shape)}")
+        raise InputError(f"{name} must have shape {expected}, got {tuple(x.shape)}")
 
 
 def check_num_classes(num_classes: object) -> int:
@@ -123,23 +132,25 @@ def check_labels(name: str, y: object, batch: int, num_classes: int) -> torch.Te
         ``y``, unchanged.
 
     Raises:
-        ValueError: ``y`` is missing, not an integer tensor of shape ``(batch,)``, or holds a
-            label outside ``[0, num_classes)``; the message gives the offending values.
+        InputError: ``y`` is missing, not an integer tensor of shape ``(batch,)``, or (for
+            labels on the CPU) holds a label outside ``[0, num_classes)``; the message gives the
+            offending values. Labels on an accelerator are not read back: that would stall the
+            device at every step; an embedding lookup out of range fails there by itself.
     """
     if y is None:
-        raise ValueError(
+        raise InputError(
             f"{name} is required: this model is conditional (num_classes={num_classes}), so it "
             f"needs a label in [0, {num_classes}) for every image"
         )
     if not isinstance(y, torch.Tensor) or y.dtype not in (torch.int64, torch.int32):
         got = f"{y.dtype} tensor" if isinstance(y, torch.Tensor) else type(y).__name__
-        raise ValueError(f"{name} must be an integer tensor of shape ({batch},), got {got}")
+        raise InputError(f"{name} must be an integer tensor of shape ({batch},), got {got}")
     if tuple(y.shape) != (batch,):
-        raise ValueError(f"{name} must have shape ({batch},), got {tuple(y.shape)}")
-    if y.numel():
+        raise InputError(f"{name} must have shape ({batch},), got {tuple(y.shape)}")
+    if y.numel() and y.device.type == "cpu":
         low, high = int(y.min()), int(y.max())
         if low < 0 or high >= num_classes:
-            raise ValueError(
+            raise InputError(
                 f"{name} must hold labels in [0, {num_classes}), got values in [{low}, {high}]"
             )
     return y

@@ -16,6 +16,8 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
+from ._validation import InputError
+
 __all__ = [
     "CheckpointError",
     "allow_checkpoint_classes",
@@ -37,7 +39,7 @@ _REFUSAL_MARKERS = ("unsupported global", "allowlisted", "unrecognized function"
 _BOILERPLATE = ("Weights only load failed", "Check the documentation", "Please file an issue")
 
 
-class CheckpointError(ValueError):
+class CheckpointError(InputError):
     """A checkpoint cannot be read, is refused as unsafe, or does not fit the models."""
 
 

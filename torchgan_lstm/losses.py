@@ -33,7 +33,7 @@ from torchgan.losses import (
 )
 from torchgan.models import Discriminator, Generator
 
-from ._validation import check_choice
+from ._validation import InputError, check_choice
 
 __all__ = [
     "DOUBLE_BACKWARD_LOSSES",
@@ -43,6 +43,7 @@ __all__ = [
     "build_losses",
     "check_loss_support",
     "is_ours",
+    "needs_double_backward",
 ]
 
 
@@ -103,8 +104,15 @@ LOSS_FAMILIES: dict[str, Callable[[], list]] = {
 }
 
 
-# Families whose gradient penalty differentiates through the discriminator's gradient.
-DOUBLE_BACKWARD_LOSSES = ("wgan-gp", "dragan")
+# Losses that differentiate through the discriminator's gradient (autograd.grad with
+# create_graph=True, then backward): no torch.compile, no batch norm in the critic, and under
+# DDP they run the critic unwrapped (its reducer cannot mark a parameter ready twice).
+DOUBLE_BACKWARD_LOSSES = (WassersteinGradientPenalty, DraganGradientPenalty)
+
+
+def needs_double_backward(family: str) -> bool:
+    """Whether loss family ``family`` holds a gradient penalty (a double backward)."""
+    return any(isinstance(loss, DOUBLE_BACKWARD_LOSSES) for loss in build_losses(family))
 
 
 def build_losses(family: str) -> list:
@@ -162,7 +170,7 @@ def check_loss_support(
         if isinstance(loss, _AUTOENCODER_LOSSES):
             for d in discriminators:
                 if is_ours(d):
-                    raise ValueError(
+                    raise InputError(
                         f"{name} needs an autoencoder discriminator "
                         f"(torchgan.models.AutoEncodingDiscriminator), whose output is each "
                         f"image's reconstruction error (>= 0) used as its energy; "
@@ -170,7 +178,7 @@ def check_loss_support(
                         f"loss has no minimum"
                     )
         elif isinstance(loss, MutualInformationPenalty):
-            raise ValueError(
+            raise InputError(
                 f"{name} needs InfoGAN's latent split: a generator fed discrete and "
                 f"continuous latent codes besides the noise, a discriminator that also "
                 f"returns the codes' distribution parameters, and a trainer providing the "
@@ -180,13 +188,13 @@ def check_loss_support(
         elif isinstance(loss, _ACGAN_LOSSES):
             for g in generators:
                 if is_ours(g) and g.label_type == "none":
-                    raise ValueError(
+                    raise InputError(
                         f"{name} needs a conditional generator (label_type 'generated' or "
                         f"'required' with num_classes); {type(g).__name__} has label_type='none'"
                     )
             for d in discriminators:
                 if is_ours(d) and getattr(d, "num_classes", None) is None:
-                    raise ValueError(
+                    raise InputError(
                         f"{name} needs a discriminator with an auxiliary classifier, called as "
                         f"discriminator(x, mode='classifier'); build {type(d).__name__} with "
                         f"num_classes"
@@ -197,7 +205,7 @@ def check_loss_support(
                 continue
             g_classes, d_classes = getattr(g, "num_classes", None), getattr(d, "num_classes", None)
             if g_classes is not None and d_classes is not None and g_classes != d_classes:
-                raise ValueError(
+                raise InputError(
                     f"the generator has num_classes={g_classes} but the discriminator has "
                     f"num_classes={d_classes}; they must agree"
                 )

@@ -17,7 +17,16 @@ from typing import TypeVar
 
 import torch.nn as nn
 
-__all__ = ["get_model", "get_model_builder", "list_models", "register_model"]
+from ._validation import InputError
+
+__all__ = [
+    "find_class",
+    "get_model",
+    "get_model_builder",
+    "list_models",
+    "name_of",
+    "register_model",
+]
 
 _MODELS: dict[str, Callable[..., nn.Module]] = {}
 T = TypeVar("T", bound=Callable[..., nn.Module])
@@ -64,7 +73,7 @@ def get_model_builder(name: str) -> Callable[..., nn.Module]:
     try:
         return _MODELS[name]
     except KeyError:
-        raise ValueError(f"unknown model {name!r}; registered models: {list_models()}") from None
+        raise InputError(f"unknown model {name!r}; registered models: {list_models()}") from None
 
 
 def get_model(name: str, **config) -> nn.Module:
@@ -74,3 +83,41 @@ def get_model(name: str, **config) -> nn.Module:
         ValueError: ``name`` is not registered, or the model refuses ``config``.
     """
     return get_model_builder(name)(**config)
+
+
+def find_class(class_path: str) -> type[nn.Module]:
+    """The registered model class that ``class_path`` names.
+
+    Only registered classes are found, so a configuration (e.g. inside a checkpoint from
+    someone else) can never make this package import or build anything else.
+
+    Args:
+        class_path: a registry key (``"lstm_generator"``), a class name (``"LSTMGenerator"``) or
+            an import path of the class (``"torchgan_lstm.LSTMGenerator"``,
+            ``"torchgan.models.DCGANDiscriminator"``).
+
+    Raises:
+        InputError: no registered class matches; the message lists them.
+    """
+    if class_path in _MODELS and isinstance(_MODELS[class_path], type):
+        return _MODELS[class_path]
+    package, _, name = class_path.rpartition(".")
+    for cls in _MODELS.values():
+        if not isinstance(cls, type) or cls.__name__ != name:
+            continue
+        if not package or cls.__module__.split(".")[0] == package.split(".")[0]:
+            return cls
+    known = sorted(f"{c.__module__}.{c.__name__}" for c in _MODELS.values() if isinstance(c, type))
+    raise InputError(f"class_path {class_path!r} is not a registered model; registered: {known}")
+
+
+def name_of(builder: Callable[..., nn.Module]) -> str:
+    """The key ``builder`` (a class or function) is registered under.
+
+    Raises:
+        InputError: it is not registered.
+    """
+    for key, value in _MODELS.items():
+        if value is builder:
+            return key
+    raise InputError(f"{builder!r} is not a registered model; registered: {list_models()}")

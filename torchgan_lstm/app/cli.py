@@ -1,195 +1,181 @@
-"""Command line: ``torchgan-lstm train | sample | evaluate`` (also ``python -m torchgan_lstm``).
+"""Command line: ``torchgan-lstm train | sample | evaluate | export`` (``python -m torchgan_lstm``).
 
-A bad value exits with status 2 and one line naming it, never a traceback.
+``train``'s options are derived from the run configuration (:mod:`torchgan_lstm.app.config`) by
+jsonargparse: the run settings (``--max_steps``, ``--loss``...), ``--data.*``, and the models as
+a class and its constructor arguments (``--generator LSTMGenerator --generator.hidden_size 128``,
+``--discriminator ConvDiscriminator --discriminator.norm spectral``), the same keys as in a
+``config.yaml`` (``--config run.yaml``; options given after it override it).
+
+Bad input (an option, a value, a file, a checkpoint) exits with status 2 and one line naming
+it; a run that diverges or whose data loader fails exits with status 1 and one line; any other
+error keeps its traceback.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
-from ..data import DATASETS
-from ..losses import LOSS_FAMILIES
-from ..models.conv import NORMS
-from ..models.lstm import DECODERS
+from jsonargparse import ActionConfigFile, ArgumentError, ArgumentParser
+from torchgan.models import Discriminator, Generator
+
+from .._validation import InputError, check_choice, check_int
 from ..trainer.guards import TrainingError
-from .run import DISCRIMINATORS, GENERATORS, RunConfig
+from ..trainer.strategy import DEVICES
+from .config import DataConfig, RunConfig, RunSettings
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "config_from_args", "main", "train_parser"]
 
-_DEFAULTS = RunConfig()
-_NATURAL_CHANNELS = {"fashion-mnist": 1, "mnist": 1, "cifar10": 3, "folder": 3}
+_BACKENDS = ("auto", "nccl", "gloo")
+SAMPLE_FORMATS = ("png", "npz", "pt", "folder")
 
 
-def _add_train_arguments(p: argparse.ArgumentParser) -> None:
-    d = _DEFAULTS
-    data = p.add_argument_group("data")
-    data.add_argument("--dataset", choices=DATASETS, default=d.dataset)
-    data.add_argument("--data-root", help="folder holding the dataset (default: search)")
-    data.add_argument(
-        "--no-download",
-        dest="download",
-        action="store_false",
-        help="never let torchvision download the dataset",
+def _add_train_arguments(parser: ArgumentParser) -> None:
+    defaults = RunConfig()
+    parser.add_argument(
+        "--config", action=ActionConfigFile, help="a run's config.yaml to start from"
     )
-    data.add_argument("--image-size", type=int, default=d.image_size, help="side in pixels")
-    data.add_argument("--channels", type=int, choices=(1, 3), help="default: the dataset's")
-
-    gen = p.add_argument_group("generator")
-    gen.add_argument("--generator", choices=GENERATORS, default=d.generator)
-    gen.add_argument("--decoder", choices=DECODERS, default=d.decoder)
-    gen.add_argument("--encoding-dims", type=int, default=d.encoding_dims)
-    gen.add_argument("--hidden-size", type=int, default=d.hidden_size)
-    gen.add_argument("--num-layers", type=int, default=d.num_layers)
-    gen.add_argument("--lstm-dropout", type=float, default=d.lstm_dropout)
-    gen.add_argument("--g-step-channels", type=int, default=d.g_step_channels)
-    gen.add_argument(
-        "--no-latent-skip",
-        dest="latent_skip",
-        action="store_false",
-        help="conv decoder: no linear path from the noise beside the LSTM",
-    )
-    gen.add_argument(
-        "--no-g-batchnorm",
-        dest="g_batchnorm",
-        action="store_false",
-        help="no batch norm in the generator (under torchrun on CPU: exact multi-rank runs)",
-    )
-    gen.add_argument(
-        "--lstm-gate",
-        action=argparse.BooleanOptionalAction,
-        default=d.lstm_gate,
-        help="conv decoder: the LSTM's map joins the skip path through a gate starting at 0 "
-        "(default: on for the conv decoder with its latent skip)",
-    )
-    gen.add_argument("--rows-per-step", type=int, default=d.rows_per_step)
-    gen.add_argument("--canvas-steps", type=int, default=d.canvas_steps)
-
-    dis = p.add_argument_group("discriminator")
-    dis.add_argument(
-        "--discriminator",
-        choices=DISCRIMINATORS,
-        default=d.discriminator,
-        help="dcgan: TorchGAN's DCGANDiscriminator (power-of-two image sizes); conv: our "
-        "ConvDiscriminator (any size >= 8; the --d-layers/--d-dropout/--d-norm/"
-        "--d-minibatch-features options)",
-    )
-    dis.add_argument("--d-step-channels", type=int, default=d.d_step_channels)
-    dis.add_argument("--d-layers", type=int, default=d.d_layers)
-    dis.add_argument("--d-dropout", type=float, default=d.d_dropout)
-    dis.add_argument("--d-norm", choices=NORMS, default=d.d_norm)
-    dis.add_argument(
-        "--d-minibatch-features",
-        type=int,
-        default=d.d_minibatch_features,
-        help="conv discriminator: minibatch-discrimination features against collapse (0: off)",
-    )
-
-    opt = p.add_argument_group("optimisation")
-    opt.add_argument("--loss", choices=LOSS_FAMILIES, default=d.loss)
-    opt.add_argument("--ncritic", type=int, default=d.ncritic)
-    opt.add_argument("--batch-size", type=int, default=d.batch_size)
-    opt.add_argument("--g-lr", type=float, default=d.g_lr)
-    opt.add_argument("--d-lr", type=float, default=d.d_lr)
-    opt.add_argument("--betas", type=float, nargs=2, default=d.betas, metavar=("BETA1", "BETA2"))
-    budget = opt.add_mutually_exclusive_group()
-    budget.add_argument("--max-steps", type=int, help=f"default {d.max_steps}")
-    budget.add_argument(
-        "--epochs", type=int, help="passes over the dataset, instead of --max-steps"
-    )
-    opt.add_argument(
-        "--eval-every",
-        type=int,
-        default=d.eval_every,
-        help="steps between checkpoints, sample grids and metrics",
-    )
-    opt.add_argument("--seed", type=int, default=d.seed)
-    opt.add_argument(
-        "--max-seconds",
-        type=float,
-        help="also stop once this many seconds were spent in training steps (this process)",
-    )
-    opt.add_argument(
-        "--ema-decay",
-        type=float,
-        default=d.ema_decay,
-        help="keep an exponential moving average of the generator with this decay (e.g. "
-        "0.999) for samples, metrics and checkpoints; 0: none",
-    )
-
-    speed = p.add_argument_group("speed")
-    speed.add_argument("--amp", action="store_true", help="bf16 autocast (best on CUDA)")
-    speed.add_argument(
-        "--compile", action="store_true", help="torch.compile both models (not with wgan-gp)"
-    )
-    speed.add_argument(
-        "--channels-last", action="store_true", help="NHWC memory format for the convolutions"
-    )
-
-    run = p.add_argument_group("run")
-    run.add_argument("--device", choices=("auto", "cpu", "cuda"), default=d.device)
-    run.add_argument(
-        "--backend",
-        choices=("auto", "nccl", "gloo"),
-        default="auto",
-        help="under torchrun: process group backend (auto: nccl on CUDA, gloo on CPU)",
-    )
-    run.add_argument("--out", default=d.out, help="output folder")
-    run.add_argument(
-        "--resume", help="checkpoint to continue from, or 'auto' for the newest in --out"
-    )
-    run.add_argument(
-        "--metric-samples",
-        type=int,
-        default=d.metric_samples,
-        help="generated images per metric evaluation (0: no metrics)",
-    )
-    run.add_argument("--sample-size", type=int, default=d.sample_size, help="images per grid")
-    run.add_argument(
-        "--no-progress",
-        dest="progress",
-        action="store_const",
-        const=False,
+    parser.add_class_arguments(RunSettings, nested_key=None, as_group=True)
+    parser.add_class_arguments(DataConfig, "data")
+    for role, base in (("generator", Generator), ("discriminator", Discriminator)):
+        parser.add_subclass_arguments(
+            base,
+            role,
+            fail_untyped=False,
+            default=getattr(defaults, role).to_dict(),
+            help=f"the {role}: a registered class (e.g. LSTMGenerator, DCGANGenerator, "
+            "ConvDiscriminator, DCGANDiscriminator) and its constructor arguments",
+        )
+        for source, arg in (("image_size", "size"), ("channels", "channels")):
+            target = f"{role}.init_args.{'out' if role == 'generator' else 'in'}_{arg}"
+            if source == "channels":
+                parser.link_arguments(("data.channels", "data.dataset"), target, _channels)
+            else:
+                parser.link_arguments(f"data.{source}", target)
+    parser.add_argument(
+        "--resume",
+        type=str | None,
         default=None,
-        help="no progress bar (default: only on a terminal)",
+        help="a checkpoint to continue from, a run folder (its newest checkpoint), or 'auto' "
+        "for the newest in --out; without --config the run's config.yaml is the starting point",
+    )
+    parser.add_argument(
+        "--backend",
+        type=str,
+        default="auto",
+        help="under torchrun: the process group backend, auto (nccl on CUDA, gloo on CPU), "
+        "nccl or gloo",
+    )
+    parser.add_argument(
+        "--progress",
+        type=bool | None,
+        default=None,
+        help="show a progress bar (default: only when stderr is a terminal)",
+    )
+    parser.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the full resolved configuration as YAML and exit",
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``torchgan-lstm`` argument parser."""
-    parser = argparse.ArgumentParser(prog="torchgan-lstm", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    _add_train_arguments(sub.add_parser("train", help="train a GAN with TorchGAN's Trainer"))
+def _channels(channels, dataset):
+    from .config import natural_channels
 
-    sample = sub.add_parser("sample", help="checkpoint -> PNG grid (and single images)")
-    sample.add_argument("checkpoint")
-    sample.add_argument("--out", default="samples.png", help="grid PNG")
-    sample.add_argument("--n", type=int, default=64, help="images in the grid")
-    sample.add_argument("--singles", type=int, default=0, help="also write this many single PNGs")
-    sample.add_argument("--seed", type=int, default=0)
-    sample.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    return natural_channels(dataset, channels)
 
-    evaluate = sub.add_parser("evaluate", help="checkpoint -> quality metrics (JSON)")
-    evaluate.add_argument("checkpoint")
+
+def build_parser() -> ArgumentParser:
+    """The ``torchgan-lstm`` argument parser (jsonargparse)."""
+    parser = ArgumentParser(
+        prog="torchgan-lstm",
+        description="Train, sample, evaluate and export GANs with TorchGAN's Trainer.",
+        exit_on_error=False,
+        default_env=False,
+    )
+    commands = parser.add_subcommands(dest="command")
+
+    commands.add_subcommand("train", train_parser(), help="train a GAN with TorchGAN's Trainer")
+
+    sample = ArgumentParser(description="write samples of a trained generator", exit_on_error=False)
+    _add_checkpoint_argument(sample)
+    sample.add_argument("--out", type=str, default="samples.png", help="output file or folder")
+    sample.add_argument("--n", type=int, default=64, help="number of samples")
+    sample.add_argument(
+        "--format",
+        type=str | None,
+        default=None,
+        help="png (one grid), npz (uint8 NHWC array 'images'), pt (float tensor), folder "
+        "(one PNG per sample, for external FID tools); default: from --out's extension, a "
+        "folder when it has none",
+    )
+    sample.add_argument(
+        "--singles", type=int, default=0, help="with a grid: also write this many single PNGs"
+    )
+    sample.add_argument("--seed", type=int, default=0, help="seeds the noise")
+    sample.add_argument("--device", type=str, default="auto", help="auto, cpu or cuda")
+    commands.add_subcommand("sample", sample, help="checkpoint -> samples (png, npz, pt, folder)")
+
+    evaluate = ArgumentParser(description="score a generator's samples", exit_on_error=False)
+    _add_checkpoint_argument(evaluate)
     evaluate.add_argument("--samples", type=int, default=5000, help="generated images")
-    evaluate.add_argument("--seed", type=int, default=0)
-    evaluate.add_argument("--data-root", help="Fashion-MNIST folder (default: search)")
-    evaluate.add_argument("--json", help="also write the metrics to this file")
-    evaluate.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    evaluate.add_argument("--seed", type=int, default=0, help="seeds the noise")
+    evaluate.add_argument(
+        "--data_root", type=str | None, default=None, help="Fashion-MNIST folder (default: search)"
+    )
+    evaluate.add_argument("--json", type=str | None, default=None, help="also write the metrics")
+    evaluate.add_argument("--device", type=str, default="auto", help="auto, cpu or cuda")
+    commands.add_subcommand("evaluate", evaluate, help="checkpoint -> quality metrics (JSON)")
+
+    export = ArgumentParser(description="export a generator without pickle", exit_on_error=False)
+    _add_checkpoint_argument(export)
+    export.add_argument("out_dir", type=str, help="folder for model.safetensors and config.json")
+    commands.add_subcommand("export", export, help="checkpoint -> model.safetensors + config.json")
     return parser
 
 
-def config_from_args(args: argparse.Namespace) -> RunConfig:
+def train_parser() -> ArgumentParser:
+    """The parser of ``torchgan-lstm train``."""
+    parser = ArgumentParser(
+        prog="torchgan-lstm train",
+        description="train a GAN with TorchGAN's Trainer",
+        exit_on_error=False,
+    )
+    _add_train_arguments(parser)
+    return parser
+
+
+def _add_checkpoint_argument(parser: ArgumentParser) -> None:
+    parser.add_argument("checkpoint", type=str, help="a checkpoint, or a run folder (its newest)")
+
+
+def config_from_args(args) -> RunConfig:
     """Turn parsed ``train`` arguments into a :class:`RunConfig` (not yet validated)."""
-    values = {k: v for k, v in vars(args).items() if k in RunConfig.__dataclass_fields__}
-    values["betas"] = tuple(args.betas)
-    if args.channels is None:
-        values["channels"] = _NATURAL_CHANNELS[args.dataset]
-    if args.max_steps is None:
-        values["max_steps"] = _DEFAULTS.max_steps
-    return RunConfig(**values)
+    values = args.as_dict() if hasattr(args, "as_dict") else dict(args)
+    for key in ("config", "resume", "backend", "progress", "print_config", "__path__"):
+        values.pop(key, None)
+    return RunConfig.from_dict(values)
+
+
+def _train_args(argv: list[str]):
+    # --resume without --config: the run's own config.yaml is the starting point.
+    train = train_parser()
+    args = train.parse_args(argv)
+    if args.resume is None or args.config:
+        return args
+    resume = Path(args.resume)
+    folder = Path(args.out) if args.resume == "auto" else resume if resume.is_dir() else None
+    if folder is None:
+        folder = resume.parent.parent  # <run>/checkpoints/ganN.model
+    saved = folder / "config.yaml"
+    if not saved.is_file():
+        return args
+    # The run's own folder stays its output folder, wherever its config.yaml says it was.
+    out = (
+        [] if any(a == "--out" or a.startswith("--out=") for a in argv) else ["--out", str(folder)]
+    )
+    return train.parse_args(["--config", str(saved), *out, *argv])
 
 
 def _train(args) -> dict:
@@ -197,42 +183,81 @@ def _train(args) -> dict:
     from .run import train
 
     config = config_from_args(args)
-    if distributed.launched_by_torchrun():  # --batch-size is the global batch
-        summary = distributed.train(config, args.backend, args.resume, args.progress)
-        if not summary:  # ranks > 0 print nothing
-            return summary
-    else:
-        summary = train(config, resume=args.resume, progress=args.progress)
+    if args.print_config:
+        print(config.validate().to_yaml(), end="")
+        return {}
+    check_choice("backend", args.backend, _BACKENDS)
+    strategy = None
+    if distributed.launched_by_torchrun():  # --batch_size is the global batch
+        strategy = distributed.Torchrun(config.device, args.backend, config.seed)
+    summary = train(config, resume=args.resume, progress=args.progress, strategy=strategy)
+    if not summary:  # ranks > 0 print nothing
+        return summary
     print(json.dumps({k: summary[k] for k in ("steps", "train_seconds", "metrics")}, indent=2))
     print(
-        f"outputs in {config.out}: samples.png, loss_curves.png, summary.json, checkpoints/, "
-        f"images/, tensorboard/"
+        f"outputs in {config.out}: samples.png, loss_curves.png, summary.json, config.yaml, "
+        f"checkpoints/, images/, tensorboard/"
     )
     return summary
 
 
 def _sample(args) -> None:
-    import torchvision
+    from ..trainer.strategy import resolve_device
+    from .outputs import sample_grid
+    from .run import load_generator
+    from .samples import write_image_folder, write_samples
 
-    from .run import load_generator, resolve_device, sample_grid
-
+    check_int("n", args.n)
+    fmt = args.format or _format_from_suffix(args.out)
+    check_choice("format", fmt, SAMPLE_FORMATS)
     generator, _ = load_generator(args.checkpoint, resolve_device(args.device))
-    images = sample_grid(generator, args.out, n=args.n, seed=args.seed)
-    for i in range(min(args.singles, len(images))):
-        single = Path(args.out).with_name(f"{Path(args.out).stem}_{i:03d}.png")
-        torchvision.utils.save_image(images[i], single, normalize=True, value_range=(-1, 1))
-    print(f"wrote {args.out}" + (f" and {args.singles} single images" if args.singles else ""))
+    out = Path(args.out)
+    if fmt == "png":
+        images = sample_grid(generator, out, n=args.n, seed=args.seed)
+        for i in range(min(args.singles, len(images))):
+            single = out.with_name(f"{out.stem}_{i:03d}.png")
+            write_samples(images[i : i + 1], single, "png", nrow=1)
+        extra = f" and {args.singles} single images" if args.singles else ""
+        print(f"wrote {out}{extra}")
+        return
+    images = _draw(generator, args.n, args.seed)
+    if fmt == "folder":
+        write_image_folder(images, out)
+    else:
+        write_samples(images, out, fmt)
+    print(f"wrote {args.n} samples to {out}")
+
+
+def _format_from_suffix(out: str) -> str:
+    suffix = Path(out).suffix.lower().lstrip(".")
+    return suffix if suffix else "folder"
+
+
+def _draw(generator, n: int, seed: int):
+    import torch
+
+    device = next(generator.parameters()).device
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), torch.no_grad():
+        torch.manual_seed(seed)
+        return torch.cat(
+            [
+                generator(*generator.sampler(len(c), device)).cpu()
+                for c in torch.arange(n).split(500)
+            ]
+        )
 
 
 def _evaluate(args) -> dict:
     import torch
 
-    from ..metrics import ClassCoverage, ClassImbalance, FrechetClassifierDistance
-    from .run import load_generator, resolve_device
+    from ..metrics import ClassCoverage, ClassImbalance, FrechetClassifierDistance, SharedSamples
+    from ..trainer.strategy import resolve_device
+    from .run import load_generator
 
+    check_int("samples", args.samples, minimum=2)
     device = resolve_device(args.device)
     generator, _ = load_generator(args.checkpoint, device)
-    kw = {"sample_size": args.samples, "device": str(device)}
+    kw = {"sample_size": args.samples, "device": str(device), "shared": SharedSamples()}
     coverage = ClassCoverage(**kw)
     results = {}
     for name, metric in (
@@ -251,33 +276,50 @@ def _evaluate(args) -> dict:
     return results
 
 
-def _check_numbers(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    positive = ("image_size", "batch_size", "max_steps", "epochs", "eval_every", "n", "samples")
-    for name in positive:
-        value = getattr(args, name, None)
-        if value is not None and value < 1:
-            parser.error(f"argument --{name.replace('_', '-')}: must be >= 1, got {value}")
+def _export(args) -> None:
+    from .. import registry
+    from .export import export_generator
+    from .run import load_generator
+
+    generator, config = load_generator(args.checkpoint, "cpu")
+    spec = config.generator
+    path = export_generator(generator, registry.name_of(spec.cls), spec.init_args, args.out_dir)
+    print(f"wrote {path}")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``torchgan-lstm`` console script.
 
     Returns:
-        0 on success; bad input exits with status 2 and a one-line message; a run that
+        0 on success. Bad input exits with status 2 and a one-line message; a run that
         diverges or whose data loader fails exits with status 1 and a one-line message.
     """
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    _check_numbers(parser, args)
-    commands = {"train": _train, "sample": _sample, "evaluate": _evaluate}
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = argv[0] if argv and not argv[0].startswith("-") else "torchgan-lstm"
     try:
-        commands[args.command](args)
-    except (ValueError, FileNotFoundError) as err:  # bad input: data, options, checkpoints
-        message = str(err).splitlines()[0] if str(err) else type(err).__name__
-        parser.exit(2, f"torchgan-lstm {args.command}: error: {message}\n")
+        if command == "train":
+            args = _train_args(argv[1:])
+        else:
+            parsed = build_parser().parse_args(argv)
+            args = parsed[parsed.command]
+            command = parsed.command
+        if command in ("sample", "evaluate"):
+            check_choice("device", args.device, DEVICES)
+        {"train": _train, "sample": _sample, "evaluate": _evaluate, "export": _export}[command](
+            args
+        )
+    except (ArgumentError, InputError) as err:  # bad input: options, data, files, checkpoints
+        _exit(2, command, err)
     except TrainingError as err:  # a run that went wrong part-way: diverged, data loader raised
-        parser.exit(1, f"torchgan-lstm {args.command}: error: {str(err).splitlines()[0]}\n")
+        _exit(1, command, err)
     return 0
+
+
+def _exit(status: int, command: str, err: Exception) -> None:
+    message = " ".join(str(err).split()) or type(err).__name__
+    prefix = "torchgan-lstm" if command == "torchgan-lstm" else f"torchgan-lstm {command}"
+    sys.stderr.write(f"{prefix}: error: {message}\n")
+    sys.exit(status)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ import torch.nn as nn
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from .._validation import InputError
 from ..checkpoint import state_dict_mismatches
 from ..registry import get_model_builder, list_models
 
@@ -46,21 +47,21 @@ CONFIG_FILE = "config.json"
 _SHOWN_MISMATCHES = 8
 
 
-class ExportError(ValueError):
+class ExportError(InputError):
     """An export cannot be written, or a folder is not an export this version can load."""
 
 
 def _check_json_args(model_args: Mapping[str, Any]) -> dict[str, Any]:
     """``model_args`` as a plain dict, if JSON can hold every value exactly enough to rebuild."""
     if not isinstance(model_args, Mapping):
-        raise ValueError(f"model_args must be a dict, got {type(model_args).__name__}")
+        raise InputError(f"model_args must be a dict, got {type(model_args).__name__}")
     for key, value in model_args.items():
         if not isinstance(key, str):
-            raise ValueError(f"model_args keys must be strings, got {key!r}")
+            raise InputError(f"model_args keys must be strings, got {key!r}")
         try:
             json.dumps(value, allow_nan=False)
         except (TypeError, ValueError) as err:
-            raise ValueError(
+            raise InputError(
                 f"model_args[{key!r}] must be JSON-serialisable (numbers, strings, booleans, "
                 f"None, lists, dicts) to be written to {CONFIG_FILE}, got {value!r} ({err})"
             ) from None
@@ -130,7 +131,7 @@ def export_generator(
 
     Raises:
         ValueError: a value of ``model_args`` cannot be written as JSON (the message names it).
-        ExportError (a ``ValueError``): ``model_name`` is not registered, the registry cannot
+        ExportError (an ``InputError``): ``model_name`` is not registered, the registry cannot
             build it from ``model_args``, or the model it builds does not have ``generator``'s
             parameter names and shapes (the export could not be loaded back).
     """
@@ -195,7 +196,7 @@ def load_exported(directory: str | os.PathLike, device: torch.device | str = "cp
 
     Raises:
         FileNotFoundError: one of the two files is missing.
-        ExportError (a ``ValueError``): ``config.json`` is not an export this version reads,
+        ExportError (an ``InputError``): ``config.json`` is not an export this version reads,
             names an unregistered model or arguments the model refuses, or the weights file is
             unreadable or does not fit the model (the message lists the mismatching keys with
             both shapes).

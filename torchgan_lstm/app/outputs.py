@@ -1,13 +1,126 @@
-"""Pictures of a run: loss curves from TorchGAN's loss logs."""
+"""What a run leaves in its folder besides TorchGAN's own outputs: ``config.yaml``, the final
+sample grid, loss curves, ``summary.json`` and the TensorBoard hparams entry."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+import torch
+import torchvision
 
-__all__ = ["moving_average", "plot_losses"]
+__all__ = [
+    "flat_hparams",
+    "moving_average",
+    "plot_losses",
+    "sample_grid",
+    "write_config",
+    "write_hparams",
+    "write_outputs",
+]
+
+
+def write_config(config, out: str | Path) -> Path:
+    """Write ``config`` as ``config.yaml`` in the run folder ``out``; return the path.
+
+    ``torchgan-lstm train --config out/config.yaml`` reruns the run, and ``--resume`` reads it.
+    """
+    path = Path(out) / "config.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(config.to_yaml())
+    return path
+
+
+@torch.no_grad()
+def sample_grid(
+    generator, path: str | Path, n: int = 64, seed: int = 0, nrow: int = 8
+) -> torch.Tensor:
+    """Write a PNG grid of ``n`` samples (in ``[-1, 1]``, shown as ``[0, 1]``); return them.
+
+    The noise comes from a fork of the RNG seeded with ``seed``: the same grid for the same seed,
+    and the caller's random state is left as it was.
+    """
+    device = next(generator.parameters()).device
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        inputs = generator.sampler(n, device)
+    images = generator(*inputs).cpu()
+    torchvision.utils.save_image(images, path, nrow=nrow, normalize=True, value_range=(-1, 1))
+    return images
+
+
+def flat_hparams(config) -> dict[str, bool | int | float | str]:
+    """The run configuration as TensorBoard hparams: one flat key per setting, e.g.
+    ``generator.hidden_size``; lists and ``None`` become strings."""
+    flat = {}
+
+    def put(key: str, value) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                put(f"{key}.{k}" if key else k, v)
+        elif isinstance(value, bool | int | float | str):
+            flat[key] = value
+        else:
+            flat[key] = str(value)
+
+    data = config.to_dict()
+    for role in ("generator", "discriminator"):
+        spec = data.pop(role)
+        flat[role] = spec["class_path"]
+        put(role, spec["init_args"])
+    put("", data)
+    return flat
+
+
+def write_hparams(config, metrics: Mapping[str, float], log_dir: str | Path) -> Path:
+    """Record the configuration with the final metrics in TensorBoard's HPARAMS tab (in
+    ``log_dir/hparams``), so runs with different settings can be compared side by side
+    (``tensorboard --logdir runs``); return that folder."""
+    from tensorboardX import SummaryWriter
+    from tensorboardX.summary import hparams
+
+    values = {f"final/{k}": float(v) for k, v in metrics.items()}
+    folder = Path(log_dir) / "hparams"
+    experiment, session_start, session_end = hparams(flat_hparams(config), values)
+    with SummaryWriter(logdir=str(folder)) as writer:
+        for summary in (experiment, session_start, session_end):
+            writer.file_writer.add_summary(summary)
+        for name, value in values.items():
+            writer.add_scalar(name, value)
+    return folder
+
+
+def write_outputs(trainer, config, steps: int, seconds: float, extra: dict | None = None) -> dict:
+    """After training: ``samples.png`` from the sampling generator, ``loss_curves.png``,
+    ``summary.json`` (steps, time, last metrics and their history, output paths, ``extra``, the
+    configuration) and the hparams entry under ``config.out``; return the summary."""
+    out = Path(config.out)
+    generator = trainer.sampling_generator().eval()
+    sample_grid(generator, out / "samples.png", n=config.sample_size, seed=config.seed)
+    plot_losses(trainer.logger.get_loss_viz().logs, out / "loss_curves.png")
+    history = {}
+    if trainer.metrics:
+        history = {k: list(v) for k, v in trainer.logger.get_metric_viz().logs.items() if v}
+    metrics = {name: values[-1] for name, values in history.items()}
+    checkpoints = sorted((out / "checkpoints").glob("gan*.model"), key=lambda p: p.stat().st_mtime)
+    summary = {
+        "steps": steps,
+        "train_seconds": round(seconds, 1),
+        **(extra or {}),
+        "metrics": metrics,
+        # One entry per evaluation, at steps eval_every, 2 * eval_every, ... (this process only).
+        "metric_history": history,
+        "checkpoint": str(checkpoints[-1]) if checkpoints else None,
+        "samples": str(out / "samples.png"),
+        "loss_curves": str(out / "loss_curves.png"),
+        "tensorboard": str(out / "tensorboard"),
+        "config": config.to_dict(),
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    write_hparams(config, metrics, out / "tensorboard")
+    return summary
 
 
 def moving_average(values: Sequence[float], window: int) -> np.ndarray:

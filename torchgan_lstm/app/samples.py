@@ -28,7 +28,7 @@ import torch
 from PIL import Image
 from torchvision.utils import make_grid
 
-from .._validation import check_choice, check_int
+from .._validation import InputError, check_choice, check_int
 
 __all__ = ["FORMATS", "NPZ_KEY", "to_uint8_nhwc", "write_image_folder", "write_samples"]
 
@@ -43,14 +43,14 @@ def _check_images(images: object) -> torch.Tensor:
         got = (
             f"{images.dtype} tensor" if isinstance(images, torch.Tensor) else type(images).__name__
         )
-        raise ValueError(f"images must be a float tensor (N, C, H, W) in [-1, 1], got {got}")
+        raise InputError(f"images must be a float tensor (N, C, H, W) in [-1, 1], got {got}")
     if images.dim() != 4 or images.shape[1] not in _CHANNELS or images.shape[0] == 0:
-        raise ValueError(
+        raise InputError(
             f"images must have shape (N, C, H, W) with N >= 1 and C 1 or 3, got "
             f"{tuple(images.shape)}"
         )
     if not torch.isfinite(images).all():
-        raise ValueError("images must be finite, got NaN or infinite values")
+        raise InputError("images must be finite, got NaN or infinite values")
     return images.detach().cpu()
 
 
@@ -90,7 +90,7 @@ def _format_of(out: Path, format: str | None) -> str:
         return check_choice(f"the extension of out ({out.name!r})", suffix, FORMATS)
     check_choice("format", format, FORMATS)
     if suffix != format:
-        raise ValueError(f"out must end in .{format} for format={format!r}, got {out.name!r}")
+        raise InputError(f"out must end in .{format} for format={format!r}, got {out.name!r}")
     return format
 
 
@@ -154,7 +154,7 @@ def write_image_folder(images: torch.Tensor, folder: str | os.PathLike) -> Path:
     folder = Path(folder)
     pixels = to_uint8_nhwc(images)
     if folder.is_dir() and (earlier := sorted(folder.glob("*.png"))):
-        raise ValueError(
+        raise InputError(
             f"folder {folder} already holds {len(earlier)} PNG files (e.g. {earlier[0].name}); "
             f"FID tools would score them with the new images: pass an empty or new folder"
         )

@@ -22,6 +22,8 @@ import numpy as np
 import torch
 import torchvision
 
+from .._validation import InputError
+
 __all__ = [
     "DEBIAN_FASHION_MNIST",
     "DOWNLOAD_CACHE",
@@ -56,7 +58,7 @@ _IDX_DTYPES = {
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-class DataNotFoundError(FileNotFoundError):
+class DataNotFoundError(InputError, FileNotFoundError):
     """Raised when a dataset cannot be found in any of the places it is looked for."""
 
 
@@ -118,9 +120,9 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     except FileNotFoundError:
         raise
     except (OSError, EOFError, zlib.error) as err:  # gzip raises these on a broken stream
-        raise ValueError(f"{path}: cannot be read as an IDX file ({err})") from err
+        raise InputError(f"{path}: cannot be read as an IDX file ({err})") from err
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
-        raise ValueError(
+        raise InputError(
             f"{path}: not an IDX file (bad magic number {raw[:4].hex() or 'empty'}; "
             f"expected 0000 followed by a type code in "
             f"{[f'{code:02x}' for code in _IDX_DTYPES]} and the number of dimensions)"
@@ -128,11 +130,11 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     dtype, ndim = _IDX_DTYPES[raw[2]], raw[3]
     header = 4 + 4 * ndim
     if ndim == 0 or len(raw) < header:
-        raise ValueError(f"{path}: IDX header is truncated or declares {ndim} dimensions")
+        raise InputError(f"{path}: IDX header is truncated or declares {ndim} dimensions")
     shape = struct.unpack(f">{ndim}I", raw[4:header])
     expected = int(np.prod(shape)) * dtype.itemsize
     if len(raw) - header != expected:
-        raise ValueError(
+        raise InputError(
             f"{path}: IDX header promises shape {shape} ({expected} bytes of data), "
             f"file holds {len(raw) - header} bytes: truncated or corrupt"
         )
@@ -142,13 +144,13 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 
 def _idx_set(name: str) -> _IdxSet:
     if name not in IDX_SETS:
-        raise ValueError(f"name must be one of {sorted(IDX_SETS)} for IDX files, got {name!r}")
+        raise InputError(f"name must be one of {sorted(IDX_SETS)} for IDX files, got {name!r}")
     return IDX_SETS[name]
 
 
 def check_split(split: str) -> None:
     if split not in SPLITS:
-        raise ValueError(f"split must be one of {list(SPLITS)}, got {split!r}")
+        raise InputError(f"split must be one of {list(SPLITS)}, got {split!r}")
 
 
 def _idx_files(name: str, folder: Path, split: str) -> tuple[Path, Path] | None:
@@ -326,12 +328,12 @@ def load_idx_dataset(
         images_file, labels_file = _download_idx(name, root, split)
     images, labels = read_idx(images_file), read_idx(labels_file)
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise ValueError(
+        raise InputError(
             f"{images_file} holds images of shape {images.shape} but {labels_file} holds "
             f"labels of shape {labels.shape}: expected (N, H, W) and (N,) with the same N"
         )
     if images.dtype != np.uint8:
-        raise ValueError(f"{images_file} holds {images.dtype} pixels, expected uint8 (0..255)")
+        raise InputError(f"{images_file} holds {images.dtype} pixels, expected uint8 (0..255)")
     return torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64))
 
 

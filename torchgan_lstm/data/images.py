@@ -19,6 +19,7 @@ from PIL import Image
 from torch.utils.data import Dataset, TensorDataset
 from torchvision.transforms import v2
 
+from .._validation import InputError
 from . import idx
 from .idx import DataNotFoundError, load_idx_dataset
 
@@ -43,7 +44,7 @@ class ImageTensorDataset(TensorDataset):
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, classes: Sequence[str]):
         if images.ndim != 4 or labels.ndim != 1 or len(images) != len(labels):
-            raise ValueError(
+            raise InputError(
                 f"images must be (N, C, H, W) and labels (N,) with the same N, got "
                 f"{tuple(images.shape)} and {tuple(labels.shape)}"
             )
@@ -83,7 +84,7 @@ def to_model_range(images: torch.Tensor, image_size: int = 32, channels: int = 1
         ValueError: ``images`` is not a uint8 tensor of shape ``(N, H, W)``.
     """
     if images.dtype != torch.uint8 or images.ndim != 3:
-        raise ValueError(
+        raise InputError(
             f"images must be uint8 of shape (N, H, W), got {images.dtype} {tuple(images.shape)}"
         )
     # Resample on the 0..255 scale, where black is 0: a sum of zeros stays exactly 0, whereas
@@ -128,16 +129,16 @@ def _pil_transform(channels: int, image_size: int, resize: bool) -> v2.Compose:
 
 def _check_build_args(name: str, image_size: int, channels: int | None, split: str) -> None:
     if name not in DATASETS:
-        raise ValueError(f"name must be one of {list(DATASETS)}, got {name!r}")
+        raise InputError(f"name must be one of {list(DATASETS)}, got {name!r}")
     if isinstance(image_size, bool) or not isinstance(image_size, int):
         raise TypeError(f"image_size must be an int, got {image_size!r}")
     if image_size < MIN_IMAGE_SIZE:
-        raise ValueError(f"image_size must be >= {MIN_IMAGE_SIZE}, got {image_size}")
+        raise InputError(f"image_size must be >= {MIN_IMAGE_SIZE}, got {image_size}")
     if channels not in CHANNELS or isinstance(channels, bool):
-        raise ValueError(f"channels must be one of {list(CHANNELS)}, got {channels!r}")
+        raise InputError(f"channels must be one of {list(CHANNELS)}, got {channels!r}")
     idx.check_split(split)
     if name == "folder" and split != "train":
-        raise ValueError(
+        raise InputError(
             f"split must be 'train' for name='folder' (an image folder has no splits; point root "
             f"at the folder of the split you want), got {split!r}"
         )
@@ -170,7 +171,7 @@ def _build_cifar10(
 
 def _build_folder(root: str | os.PathLike | None, image_size: int, channels: int) -> Dataset:
     if root is None:
-        raise ValueError("root must name a folder of images for name='folder', got None")
+        raise InputError("root must name a folder of images for name='folder', got None")
     if not Path(root).is_dir():
         raise DataNotFoundError(f"root must be an existing folder for name='folder', got {root}")
     transform = _pil_transform(channels, image_size, resize=True)

@@ -7,6 +7,8 @@ import operator
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from .._validation import InputError
+
 __all__ = ["make_dataloader"]
 
 
@@ -52,17 +54,17 @@ def make_dataloader(
         raise TypeError(f"batch_size must be an int, got {batch_size!r}") from None
     size = len(dataset)
     if size == 0:
-        raise ValueError("dataset must hold at least one sample, got an empty dataset")
+        raise InputError("dataset must hold at least one sample, got an empty dataset")
     per_epoch = len(sampler) if sampler is not None else size
     if not 1 <= batch_size <= per_epoch:
-        raise ValueError(
+        raise InputError(
             f"batch_size must be between 1 and the {per_epoch} samples per epoch "
             f"(dataset of {size}), got {batch_size}"
         )
     if num_workers < 0:
-        raise ValueError(f"num_workers must be >= 0, got {num_workers}")
+        raise InputError(f"num_workers must be >= 0, got {num_workers}")
     if sampler is not None and shuffle:
-        raise ValueError("shuffle must be False when a sampler is given (it sets the order)")
+        raise InputError("shuffle must be False when a sampler is given (it sets the order)")
     generator = None if seed is None else torch.Generator().manual_seed(seed)
     return DataLoader(
         dataset,

@@ -10,7 +10,7 @@ them load with ``torch.load(weights_only=True)`` inside
 ``torch.serialization.safe_globals(list(CHECKPOINT_SAFE_CLASSES))``.
 """
 
-from .base import ClassifierMetric
+from .base import ClassifierMetric, SharedSamples
 from .classifier import (
     FashionClassifier,
     fashion_mnist_tensor,
@@ -31,6 +31,7 @@ __all__ = [
     "ClassifierMetric",
     "FashionClassifier",
     "FrechetClassifierDistance",
+    "SharedSamples",
     "fashion_mnist_tensor",
     "feature_statistics",
     "frechet_distance",

@@ -8,14 +8,15 @@ import torch
 from torch import nn
 from torchgan.metrics import EvaluationMetric
 
+from .._validation import InputError
 from .classifier import FashionClassifier, check_images, load_classifier, to_classifier_input
 
-__all__ = ["ClassifierMetric"]
+__all__ = ["ClassifierMetric", "SharedSamples"]
 
 
 def _positive_int(name: str, value: int, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return value
 
 
@@ -26,10 +27,48 @@ def _device_name(device: str | torch.device | None) -> str | None:
     try:
         return str(torch.device(device))
     except (RuntimeError, TypeError) as err:
-        raise ValueError(
+        raise InputError(
             f"device must be None, a torch.device or a device string such as 'cpu' or 'cuda:0', "
             f"got {device!r}"
         ) from err
+
+
+class SharedSamples:
+    """One set of generated images per evaluation, shared by the metrics given this object.
+
+    TorchGAN evaluates each metric on its own; the metrics of a run all draw their noise from
+    the same (forked) random state, so they would generate the very same images, once each.
+    Given one ``SharedSamples``, the first metric of an evaluation generates them and the others
+    reuse them: the scores are unchanged, the generator runs once. The images are reused only
+    while the generator, its weights (their in-place version counters), the random state, the
+    device and the sample sizes are all the same.
+    """
+
+    def __init__(self) -> None:
+        self._key: tuple | None = None
+        self._chunks: list[torch.Tensor] = []
+
+    def chunks(self, metric: ClassifierMetric, generator: nn.Module, device: torch.device):
+        """The generated image chunks for ``metric``'s evaluation of ``generator``."""
+        key = (
+            id(generator),
+            tuple(t._version for t in (*generator.parameters(), *generator.buffers())),
+            hash(torch.get_rng_state().numpy().tobytes()),
+            _cuda_rng_hash(device),
+            str(device),
+            metric.sample_size,
+            metric.batch_size,
+        )
+        if key != self._key:
+            self._chunks = list(metric._generated_chunks(generator, device))
+            self._key = key
+        return self._chunks
+
+
+def _cuda_rng_hash(device: torch.device) -> int | None:
+    if device.type != "cuda":
+        return None
+    return hash(torch.cuda.get_rng_state(device).numpy().tobytes())
 
 
 class ClassifierMetric(EvaluationMetric):
@@ -52,6 +91,8 @@ class ClassifierMetric(EvaluationMetric):
         batch_size: images generated and classified per chunk.
         device: where to run the classifier; ``None`` runs it where the generator runs
             (``metric_ops``) or where the images are (``score_images``).
+        shared: a :class:`SharedSamples` that the metrics of one run share, so that each
+            evaluation generates its images once; ``None``: this metric generates its own.
     """
 
     _config_names: tuple[str, ...] = ("sample_size", "batch_size", "device", "arg_map")
@@ -63,8 +104,10 @@ class ClassifierMetric(EvaluationMetric):
         sample_size: int = 5000,
         batch_size: int = 500,
         device: str | torch.device | None = None,
+        shared: SharedSamples | None = None,
     ) -> None:
         super().__init__()
+        self.shared = shared
         self.sample_size = _positive_int("sample_size", sample_size, self._min_samples)
         self.batch_size = _positive_int("batch_size", batch_size)
         self.device = _device_name(device)
@@ -81,12 +124,13 @@ class ClassifierMetric(EvaluationMetric):
         """Restore the configuration saved by :meth:`__getstate__`; caches start empty."""
         missing = [name for name in self._config_names if name not in state]
         if missing:
-            raise ValueError(
+            raise InputError(
                 f"cannot restore {type(self).__name__}: saved state lacks {missing}, "
                 f"has {sorted(state)}"
             )
         for name in self._config_names:
             setattr(self, name, state[name])
+        self.shared = None
         self._reset_caches()
 
     def __repr__(self) -> str:
@@ -195,7 +239,7 @@ class ClassifierMetric(EvaluationMetric):
             images = generator(*generator.sampler(n, device))
             if not isinstance(images, torch.Tensor) or images.ndim == 0 or images.shape[0] != n:
                 got = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images)
-                raise ValueError(
+                raise InputError(
                     f"generator must return a tensor of {n} images for sampler({n}, device), "
                     f"got {got}"
                 )
@@ -232,5 +276,13 @@ class ClassifierMetric(EvaluationMetric):
             torch.random.fork_rng(devices=[device] if device.type == "cuda" else []),
             torch.no_grad(),
         ):
-            outputs = self._run_classifier(self._generated_chunks(generator, device), device)
+            # The classifier's first load draws random numbers (its initialisation): load it
+            # before the noise, so every metric of a run draws its images from the same state.
+            self.classifier(device)
+            chunks = (
+                self._generated_chunks(generator, device)
+                if self.shared is None
+                else self.shared.chunks(self, generator, device)
+            )
+            outputs = self._run_classifier(chunks, device)
         return self.calculate_score(outputs)

@@ -21,6 +21,8 @@ from torch import nn
 
 from torchgan_lstm.data import load_fashion_mnist, to_model_range
 
+from .._validation import InputError
+
 __all__ = [
     "FEATURE_DIMS",
     "IMAGE_SIZE",
@@ -142,7 +144,7 @@ def check_images(images: torch.Tensor) -> tuple[int, ...]:
         raise TypeError(f"images must be a floating-point tensor in [-1, 1], got {got}")
     shape = tuple(images.shape)
     if len(shape) != 4 or shape[0] < 1 or shape[1] not in (1, 3) or min(shape[2:]) < 8:
-        raise ValueError(
+        raise InputError(
             f"images must have shape (B, C, H, W) with B >= 1, C in {{1, 3}} and H, W >= 8, "
             f"got {shape}"
         )

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import torch
 
-from .base import ClassifierMetric
+from .._validation import InputError
+from .base import ClassifierMetric, SharedSamples
 from .classifier import NUM_CLASSES, FashionClassifier
 
 __all__ = ["ClassCoverage", "ClassImbalance"]
@@ -54,6 +55,7 @@ class ClassCoverage(_PredictedClassMetric):
         sample_size: number of images to generate per evaluation.
         batch_size: images generated and classified per chunk.
         device: where to run the classifier; ``None`` runs it where the generator runs.
+        shared: see :class:`~torchgan_lstm.metrics.base.SharedSamples`.
         min_fraction: share of the samples, in ``(0, 1]``, a class needs to count as covered.
             The default 0.01 ignores the classifier's scattered mistakes (it is about 92%
             accurate) while still seeing a rare mode.
@@ -69,14 +71,15 @@ class ClassCoverage(_PredictedClassMetric):
         sample_size: int = 5000,
         batch_size: int = 500,
         device: str | torch.device | None = None,
+        shared: SharedSamples | None = None,
         min_fraction: float = 0.01,
     ) -> None:
         if isinstance(min_fraction, bool) or not isinstance(min_fraction, int | float):
-            raise ValueError(f"min_fraction must be a number in (0, 1], got {min_fraction!r}")
+            raise InputError(f"min_fraction must be a number in (0, 1], got {min_fraction!r}")
         if not 0.0 < min_fraction <= 1.0:
-            raise ValueError(f"min_fraction must be in (0, 1], got {min_fraction}")
+            raise InputError(f"min_fraction must be in (0, 1], got {min_fraction}")
         self.min_fraction = float(min_fraction)
-        super().__init__(sample_size, batch_size, device)
+        super().__init__(sample_size, batch_size, device, shared)
 
     def score_histogram(self, shares: torch.Tensor) -> float:
         """Number of classes whose share is at least ``min_fraction``."""
@@ -97,6 +100,7 @@ class ClassImbalance(_PredictedClassMetric):
         sample_size: number of images to generate per evaluation.
         batch_size: images generated and classified per chunk.
         device: where to run the classifier; ``None`` runs it where the generator runs.
+        shared: see :class:`~torchgan_lstm.metrics.base.SharedSamples`.
 
     Raises:
         ValueError: an argument is out of range; the message names it and its value.

@@ -14,7 +14,8 @@ import os
 import numpy as np
 import torch
 
-from .base import ClassifierMetric
+from .._validation import InputError
+from .base import ClassifierMetric, SharedSamples
 from .classifier import FashionClassifier, check_images, fashion_mnist_tensor
 
 __all__ = ["FrechetClassifierDistance", "feature_statistics", "frechet_distance"]
@@ -37,9 +38,9 @@ def feature_statistics(features: torch.Tensor | np.ndarray) -> tuple[np.ndarray,
         features = features.detach().cpu().numpy()
     features = np.asarray(features, dtype=np.float64)
     if features.ndim != 2 or features.shape[0] < 2:
-        raise ValueError(f"features must have shape (N, D) with N >= 2, got {features.shape}")
+        raise InputError(f"features must have shape (N, D) with N >= 2, got {features.shape}")
     if not np.isfinite(features).all():
-        raise ValueError("features must be finite, got NaN or infinity")
+        raise InputError("features must be finite, got NaN or infinity")
     return features.mean(axis=0), np.cov(features, rowvar=False).reshape(
         features.shape[1], features.shape[1]
     )
@@ -85,7 +86,7 @@ def frechet_distance(
     mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
     sigma1, sigma2 = np.asarray(sigma1, np.float64), np.asarray(sigma2, np.float64)
     if mu1.ndim != 1 or mu1.shape[0] < 1:
-        raise ValueError(f"mu1 must have shape (D,) with D >= 1, got {mu1.shape}")
+        raise InputError(f"mu1 must have shape (D,) with D >= 1, got {mu1.shape}")
     dims = mu1.shape[0]
     for name, value, shape in (
         ("mu1", mu1, (dims,)),
@@ -94,12 +95,12 @@ def frechet_distance(
         ("sigma2", sigma2, (dims, dims)),
     ):
         if value.shape != shape:
-            raise ValueError(
+            raise InputError(
                 f"{name} must have shape {shape} to match mu1 of shape {mu1.shape} "
                 f"(means (D,), covariances (D, D)), got {value.shape}"
             )
         if not np.isfinite(value).all():
-            raise ValueError(f"{name} must be finite, got NaN or infinity")
+            raise InputError(f"{name} must be finite, got NaN or infinity")
     sqrt_sigma1 = _psd_sqrt(sigma1)
     product = sqrt_sigma1 @ sigma2 @ sqrt_sigma1
     eigenvalues = np.linalg.eigvalsh((product + product.T) / 2)
@@ -121,6 +122,7 @@ class FrechetClassifierDistance(ClassifierMetric):
         sample_size: number of images to generate per evaluation, ``>= 2``.
         batch_size: images generated and classified per chunk.
         device: where to run the classifier; ``None`` runs it where the generator runs.
+        shared: see :class:`~torchgan_lstm.metrics.base.SharedSamples`.
         real_images: reference images ``(N, C, H, W)`` in ``[-1, 1]``, ``N >= 2``, in any shape
             :func:`~torchgan_lstm.metrics.classifier.to_classifier_input` accepts; ``None``
             takes the Fashion-MNIST test split (10,000 images), loaded on first use. Images given
@@ -140,26 +142,27 @@ class FrechetClassifierDistance(ClassifierMetric):
         sample_size: int = 5000,
         batch_size: int = 500,
         device: str | torch.device | None = None,
+        shared: SharedSamples | None = None,
         real_images: torch.Tensor | None = None,
         data_root: str | os.PathLike | None = None,
     ) -> None:
         if real_images is not None:
             shape = check_images(real_images)
             if shape[0] < 2:
-                raise ValueError(f"real_images must hold at least 2 images, got shape {shape}")
+                raise InputError(f"real_images must hold at least 2 images, got shape {shape}")
             if real_images.min() < -1.001 or real_images.max() > 1.001:
-                raise ValueError(
+                raise InputError(
                     f"real_images must be in [-1, 1], got values in "
                     f"[{real_images.min().item():.3g}, {real_images.max().item():.3g}]"
                 )
             if data_root is not None:
-                raise ValueError(
+                raise InputError(
                     f"give real_images or data_root, not both (data_root={data_root!r} "
                     f"would be ignored)"
                 )
         self.real_images = real_images
         self.data_root = None if data_root is None else os.fspath(data_root)
-        super().__init__(sample_size, batch_size, device)
+        super().__init__(sample_size, batch_size, device, shared)
 
     def _reset_caches(self) -> None:
         super()._reset_caches()

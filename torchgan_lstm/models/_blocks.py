@@ -140,11 +140,6 @@ class ConvHead(nn.Module):
             self.sizes, self.base_channels, out_channels, batchnorm, nonlinearity
         )
 
-    @property
-    def base_cells(self) -> int:
-        """Cells of the base grid."""
-        return self.base[0] * self.base[1]
-
     def forward(self, fmap: torch.Tensor) -> torch.Tensor:
         """Map ``(batch, base_channels, *base)`` to ``(batch, out_channels, *out_size)``."""
         return self.upsample(self.act(self.norm(fmap)))

@@ -13,6 +13,7 @@ from torchgan.layers import MinibatchDiscrimination1d
 from torchgan.models import Discriminator
 
 from .._validation import (
+    InputError,
     check_choice,
     check_fraction,
     check_image_batch,
@@ -58,7 +59,7 @@ def _check_classes(label_type: str, num_classes: int | None) -> int | None:
     # Unlike the generator, an unconditional critic may have classes: ACGAN's classifier head.
     if num_classes is None:
         if label_type == "required":
-            raise ValueError("label_type='required' needs num_classes (an integer >= 2)")
+            raise InputError("label_type='required' needs num_classes (an integer >= 2)")
         return None
     return check_num_classes(num_classes)
 
@@ -133,7 +134,7 @@ class ConvDiscriminator(Discriminator):
         check_int("minibatch_features", minibatch_features, minimum=0)
         self.num_classes = _check_classes(label_type, num_classes)
         if min(self.in_size) < 2**num_layers:
-            raise ValueError(
+            raise InputError(
                 f"in_size must be >= 2**num_layers = {2**num_layers} so that every convolution "
                 f"has input left, got in_size={in_size} with num_layers={num_layers}"
             )
@@ -204,7 +205,7 @@ class ConvDiscriminator(Discriminator):
         check_image_batch("x", x, self.input_dims, self.in_size)
         check_choice("mode", mode, MODES)
         if mode != "discriminator" and self.num_classes is None:
-            raise ValueError(
+            raise InputError(
                 f"mode={mode!r} needs the auxiliary classifier, which this discriminator lacks: "
                 f"build it with num_classes"
             )
@@ -224,7 +225,7 @@ class ConvDiscriminator(Discriminator):
     def _check_labels(self, y: torch.Tensor | None, batch: int) -> torch.Tensor | None:
         if self.label_type == "none":
             if y is not None:
-                raise ValueError(
+                raise InputError(
                     "y was given, but this discriminator has label_type='none' "
                     "(build it with label_type='required' and num_classes to condition it)"
                 )

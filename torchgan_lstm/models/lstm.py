@@ -21,6 +21,7 @@ import torch.nn as nn
 from torchgan.models import Generator
 
 from .._validation import (
+    InputError,
     check_choice,
     check_fraction,
     check_int,
@@ -226,7 +227,7 @@ class LSTMGenerator(Generator):
         check_int("step_channels", step_channels)
         check_int("num_layers", num_layers)
         if check_fraction("dropout", dropout) > 0 and num_layers == 1:
-            raise ValueError(
+            raise InputError(
                 f"dropout acts between LSTM layers, so it needs num_layers > 1, got "
                 f"dropout={dropout} with num_layers=1"
             )
@@ -252,7 +253,7 @@ class LSTMGenerator(Generator):
         if lstm_gate is None:
             lstm_gate = applies
         if lstm_gate and not applies:
-            raise ValueError(
+            raise InputError(
                 f"lstm_gate=True needs decoder='conv' with latent_skip=True (the gate starts the "
                 f"LSTM's map at 0), got decoder={decoder!r}, latent_skip={latent_skip}"
             )
@@ -267,13 +268,13 @@ class LSTMGenerator(Generator):
     def _check_classes(label_type: str, num_classes: int | None) -> int | None:
         if label_type == "none":
             if num_classes is not None:
-                raise ValueError(
+                raise InputError(
                     f"num_classes={num_classes} needs label_type 'generated' or 'required', "
                     f"got label_type='none'"
                 )
             return None
         if num_classes is None:
-            raise ValueError(f"label_type={label_type!r} needs num_classes (an integer >= 2)")
+            raise InputError(f"label_type={label_type!r} needs num_classes (an integer >= 2)")
         return check_num_classes(num_classes)
 
     def _build_decoder(
@@ -287,7 +288,7 @@ class LSTMGenerator(Generator):
         if self.decoder_name == "rows":
             check_int("rows_per_step", rows_per_step)
             if size[0] % rows_per_step:
-                raise ValueError(
+                raise InputError(
                     f"rows_per_step must divide the image height {size[0]}, got {rows_per_step}"
                 )
             return _RowsDecoder(in_features, size, channels, rows_per_step, nl, lstm_kw)
@@ -345,10 +346,10 @@ class LSTMGenerator(Generator):
         """
         if not isinstance(z, torch.Tensor) or z.dim() != 2 or z.size(1) != self.encoding_dims:
             got = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
-            raise ValueError(f"z must have shape (batch, {self.encoding_dims}), got {got}")
+            raise InputError(f"z must have shape (batch, {self.encoding_dims}), got {got}")
         if self.num_classes is not None:
             y = check_labels("y", y, z.size(0), self.num_classes)
             z = torch.cat([z, self.label_embedding(y)], dim=1)
         elif y is not None:
-            raise ValueError("y was given, but this generator has label_type='none'")
+            raise InputError("y was given, but this generator has label_type='none'")
         return self.last_nonlinearity(self.decoder(z))

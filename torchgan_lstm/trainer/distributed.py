@@ -1,72 +1,64 @@
-"""Training on several processes (GPUs, machines) under ``torchrun``, still with TorchGAN's Trainer.
+"""Training on several processes (GPUs, machines) under ``torchrun``: the :class:`Torchrun`
+strategy of the one training recipe (:func:`torchgan_lstm.app.run.train`).
 
-``torchrun`` starts one process per device and sets ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK``;
-:func:`train` then runs the same :class:`~torchgan_lstm.training.RunConfig` as the one-process
-:func:`torchgan_lstm.training.train`, with these differences:
+``torchrun`` starts one process per device and sets ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK``.
+What changes against one process:
 
-- **Global batch.** ``config.batch_size`` is the batch of the whole job; each rank trains on
-  ``batch_size / world_size`` images (a :class:`~torch.utils.data.DistributedSampler` splits each
-  shuffled pass) and DDP averages the gradients, so a step sees the same images as a one-process
+- **Global batch.** ``batch_size`` is the batch of the whole job; each rank trains on
+  ``batch_size / world_size`` samples (a :class:`~torch.utils.data.DistributedSampler` splits each
+  shuffled pass) and DDP averages the gradients, so a step sees the same data as a one-process
   step with the same batch size.
 - **Noise.** TorchGAN's losses draw the generator's noise from each process's global RNG, which
   would give every rank the same rows (same seed) or rows that depend on the number of ranks.
   While training, :class:`DistributedGenerator` replaces that noise (keeping its shape) with its
   rank's rows of one ``(global batch, ...)`` draw from a noise stream seeded identically on every
   rank: the job as a whole sees the same noise for any number of ranks.
-- **Models.** :class:`DistributedTrainer` wraps the models TorchGAN built in
-  ``DistributedDataParallel`` behind a :class:`~torchgan.models.Generator` /
-  :class:`~torchgan.models.Discriminator` facade, so TorchGAN's losses and visualisers still read
-  ``encoding_dims``, ``label_type``, ``sampler``..., the optimizers keep the very same parameters,
-  and checkpoints hold the unwrapped ``state_dict`` (loadable by ``load_generator``). A model's
-  gradients are all-reduced only in the losses that step its optimizer: TorchGAN runs the
-  generator in the discriminator's loss without a backward through it, which plain DDP refuses.
-  On CUDA, batch norm layers become ``SyncBatchNorm`` (statistics of the global batch); on CPU,
+- **Models.** The models TorchGAN built are wrapped in ``DistributedDataParallel`` behind a
+  :class:`~torchgan.models.Generator` / :class:`~torchgan.models.Discriminator` facade, so
+  TorchGAN's losses and visualisers still read ``encoding_dims``, ``label_type``, ``sampler``...,
+  the optimizers keep the very same parameters, and checkpoints hold the unwrapped
+  ``state_dict``. A model's gradients are all-reduced only in the losses that step its
+  optimizer: TorchGAN runs the generator in the discriminator's loss without a backward through
+  it, which plain DDP refuses. On CUDA, batch norm layers become ``SyncBatchNorm``; on CPU,
   PyTorch has no ``SyncBatchNorm``, so each rank normalises with its own shard's statistics.
+- **In step.** The ranks agree after every step on stopping (a diverged loss on any rank, the
+  ``max_seconds`` budget as rank 0 counts it), so they stop at the same step.
 - **Rank 0 only** writes checkpoints, sample grids, TensorBoard, metrics, ``summary.json`` and
-  console output; other ranks point TorchGAN's outputs at a temporary folder they delete.
-  Resuming: every rank loads the same checkpoint onto its own device.
+  console output; other ranks point TorchGAN's outputs at a temporary folder they delete. Each
+  checkpoint holds every rank's random state and the shared noise stream's, so a resumed job
+  continues exactly.
 """
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import os
 import shutil
 import tempfile
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DistributedSampler
+from torch.utils.data import Dataset, DistributedSampler
 from torchgan.models import Discriminator, Generator
-from torchgan.trainer import Trainer
 
-from .._validation import check_choice
-from ..app.run import (
-    RESUME_FIELDS,
-    RunConfig,
-    StepLoader,
-    build_trainer,
-    check_same_models,
-    latest_checkpoint,
-    training_dataset,
-    write_outputs,
-)
+from .._validation import InputError, check_choice
+from ..data import make_dataloader
+from ..losses import DOUBLE_BACKWARD_LOSSES
+from .reproducibility import capture_rng_state, restore_rng_state
+from .strategy import DEVICES, SingleProcess
 
 __all__ = [
     "BACKENDS",
     "DistributedContext",
     "DistributedDiscriminator",
     "DistributedGenerator",
-    "DistributedTrainer",
+    "Torchrun",
     "check_batch_split",
     "launched_by_torchrun",
-    "train",
+    "replica_max_abs_diff",
 ]
 
 BACKENDS = ("auto", "nccl", "gloo")
@@ -109,7 +101,7 @@ def check_batch_split(batch_size: int, world_size: int) -> int:
         ValueError: ``batch_size`` is not a positive multiple of ``world_size``.
     """
     if batch_size < world_size or batch_size % world_size:
-        raise ValueError(
+        raise InputError(
             f"batch_size must be a multiple of the world size {world_size} (the global batch is "
             f"split evenly across the ranks), got {batch_size}; e.g. "
             f"{max(world_size, batch_size - batch_size % world_size)}"
@@ -120,7 +112,7 @@ def check_batch_split(batch_size: int, world_size: int) -> int:
 def _env_int(name: str) -> int:
     value = os.environ[name]
     if not value.isdigit():
-        raise ValueError(
+        raise InputError(
             f"environment variable {name} must be a non-negative integer, got {value!r}"
         )
     return int(value)
@@ -128,18 +120,18 @@ def _env_int(name: str) -> int:
 
 def _resolve_backend(backend: str, device_name: str) -> tuple[str, torch.device]:
     check_choice("backend", backend, BACKENDS)
-    check_choice("device", device_name, ("auto", "cpu", "cuda"))
+    check_choice("device", device_name, DEVICES)
     cuda = torch.cuda.is_available() and device_name != "cpu"
     if device_name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' was asked for, but torch.cuda.is_available() is False")
+        raise InputError("device='cuda' was asked for, but torch.cuda.is_available() is False")
     if backend == "auto":
         backend = "nccl" if cuda else "gloo"
     if backend == "nccl" and not cuda:
-        raise ValueError("backend='nccl' needs CUDA devices; use backend='gloo' on CPU")
+        raise InputError("backend='nccl' needs CUDA devices; use backend='gloo' on CPU")
     local_rank = _env_int("LOCAL_RANK")
     if cuda and local_rank >= torch.cuda.device_count():
         # One process per GPU: NCCL cannot put two ranks on one device.
-        raise ValueError(
+        raise InputError(
             f"LOCAL_RANK={local_rank} has no GPU: this machine has "
             f"{torch.cuda.device_count()}, so torchrun's --nproc_per_node must be at most that"
         )
@@ -165,7 +157,7 @@ def init(backend: str = "auto", device: str = "auto", seed: int = 0) -> Distribu
     """
     if not launched_by_torchrun():
         names = ", ".join(_TORCHRUN_VARS)
-        raise ValueError(f"distributed training needs the environment torchrun sets ({names})")
+        raise InputError(f"distributed training needs the environment torchrun sets ({names})")
     backend, dev = _resolve_backend(backend, device)
     if dev.type == "cuda":
         torch.cuda.set_device(dev)
@@ -281,63 +273,6 @@ class DistributedDiscriminator(_Replica, Discriminator):
         self._wrap(module, context)
 
 
-# Losses that differentiate through the critic twice (autograd.grad with create_graph=True, then
-# backward): DDP's reducer marks the critic's parameters ready twice in that backward and stops
-# with "Expected to mark a variable ready only once" (static_graph=True fails too). In these
-# losses the models run unwrapped and their gradients are averaged just before the step.
-DOUBLE_BACKWARD_LOSSES = frozenset({"WassersteinGradientPenalty", "DraganGradientPenalty"})
-
-
-class DistributedTrainer(Trainer):
-    """TorchGAN's ``Trainer`` whose models are wrapped in DDP right after it builds them.
-
-    Args:
-        models, losses_list, **kwargs: as for ``torchgan.trainer.Trainer``.
-        context: this process's place in the job.
-    """
-
-    def __init__(self, models: dict, losses_list: list, *, context: DistributedContext, **kwargs):
-        super().__init__(models, losses_list, **kwargs)
-        self.context = context
-        for name in self.model_names:
-            model = getattr(self, name)
-            if isinstance(model, Generator):
-                setattr(self, name, DistributedGenerator(model, context))
-            elif isinstance(model, Discriminator):
-                setattr(self, name, DistributedDiscriminator(model, context))
-            else:
-                raise ValueError(
-                    f"model {name!r} must be a TorchGAN Generator or Discriminator to train "
-                    f"distributed, got {type(model).__name__}"
-                )
-        for model_name, optimizer_name in zip(self.model_names, self.optimizer_names, strict=True):
-            replica = getattr(self, model_name)
-            getattr(self, optimizer_name).register_step_pre_hook(_manual_sync_hook(replica))
-
-    def _get_arguments(self, arg_map: dict) -> dict:
-        # Called right before each loss's train_ops: all-reduce a model's gradients only in
-        # the losses that step its optimizer (the others never backpropagate into it, or their
-        # gradients are zeroed before that optimizer's next step).
-        stepped = set(arg_map.values())
-        loss = next(name for name, known in self.loss_arg_maps.items() if known is arg_map)
-        manual = loss in DOUBLE_BACKWARD_LOSSES
-        for model_name, optimizer_name in zip(self.model_names, self.optimizer_names, strict=True):
-            replica = getattr(self, model_name)
-            replica.sync = optimizer_name in stepped and not manual
-            replica.manual_sync = optimizer_name in stepped and manual
-        return super()._get_arguments(arg_map)
-
-    def save_model(self, epoch, save_items=None):
-        """TorchGAN's checkpoint, written by rank 0 only."""
-        if self.context.is_main:
-            super().save_model(epoch, save_items)
-
-    def eval_ops(self, **kwargs):
-        """TorchGAN's metrics, computed by rank 0 only."""
-        if self.context.is_main:
-            super().eval_ops(**kwargs)
-
-
 def _manual_sync_hook(replica: _Replica):
     def hook(optimizer, args, kwargs) -> None:
         if replica.manual_sync:
@@ -363,17 +298,19 @@ class _EpochLoader:
         return iter(self.loader)
 
 
-def replica_max_abs_diff(trainer: Trainer, buffers: bool = False) -> float:
+def replica_max_abs_diff(
+    models: list[nn.Module], device: torch.device, buffers: bool = False
+) -> float:
     """Largest ``|value - rank 0's value|`` over all ranks' parameters (0.0: replicas in sync).
 
     Args:
-        trainer: a :class:`DistributedTrainer`; every rank must call this (it communicates).
+        models: the unwrapped models; every rank must call this (it communicates).
+        device: this rank's device (NCCL reduces CUDA tensors).
         buffers: compare the floating-point buffers instead (batch norm running statistics,
             which on CPU each rank updates from its own shard).
     """
-    worst = torch.zeros((), device=trainer.context.device)
-    for name in trainer.model_names:
-        module = getattr(trainer, name).module
+    worst = torch.zeros((), device=device)
+    for module in models:
         tensors = module.buffers() if buffers else module.parameters()
         for tensor in tensors:
             if not tensor.is_floating_point():
@@ -385,128 +322,175 @@ def replica_max_abs_diff(trainer: Trainer, buffers: bool = False) -> float:
     return float(worst)
 
 
-def train(
-    config: RunConfig,
-    backend: str = "auto",
-    resume: str | Path | None = None,
-    progress: bool | None = None,
-) -> dict:
-    """Train ``config`` on every process of a ``torchrun`` job; see the module docstring.
+class Torchrun(SingleProcess):
+    """The strategy for a process that ``torchrun`` started: DDP, one rank of a job.
 
     Args:
-        config: the run; ``batch_size`` is the global batch.
-        backend: ``"auto"``, ``"nccl"`` or ``"gloo"``.
-        resume: a checkpoint every rank continues from (``"auto"``: the newest in ``config.out``).
-        progress: show a progress bar on rank 0; ``None`` shows it when stderr is a terminal.
-
-    Returns:
-        On rank 0 the summary written to ``summary.json`` (as :func:`training.train`, plus
-        ``world_size``, ``backend`` and ``replica_max_abs_diff``); on other ranks ``{}``.
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``; on CUDA each rank uses ``cuda:LOCAL_RANK``.
+        backend: ``"nccl"`` (CUDA), ``"gloo"`` (CPU, or CUDA for tests) or ``"auto"``.
+        seed: seeds the noise stream that all ranks share.
 
     Raises:
-        ValueError: a bad configuration, a ``batch_size`` that ``WORLD_SIZE`` does not divide, a
-            checkpoint of another configuration, or an option not supported under torchrun
-            (``ema_decay``, ``max_seconds``, ``compile``); all raised before the first step.
+        InputError: not started by ``torchrun``, or an unknown backend or device.
     """
-    from ..data import make_dataloader
-    from .progress import attach_progress_bar
 
-    config.validate()
-    # Each would need its own cross-rank design: a time budget must stop every rank at the same
-    # step, the average must follow the unwrapped generator, compiled graphs would wrap DDP.
-    unsupported = {k: getattr(config, k) for k in ("ema_decay", "max_seconds", "compile")}
-    unsupported = {k: v for k, v in unsupported.items() if v}
-    if unsupported:
-        raise ValueError(
-            f"not supported under torchrun yet: {unsupported}; drop these options "
-            "(ema_decay=0, max_seconds=None, compile=False)"
-        )
-    if not launched_by_torchrun():
-        raise ValueError("torchgan_lstm.distributed.train must run under torchrun")
-    local_batch = check_batch_split(config.batch_size, _env_int("WORLD_SIZE"))
-    context = init(backend, config.device, config.seed)
-    scratch = None if context.is_main else tempfile.mkdtemp(prefix="torchgan-lstm-rank")
-    try:
-        torch.manual_seed(config.seed)  # the same initial models on every rank
-        if not context.is_main:
-            dist.barrier()  # rank 0 downloads the dataset, if it must, before the others read it
-        dataset = training_dataset(config, config.download and context.is_main)
-        if context.is_main:
-            dist.barrier()
-        sampler = DistributedSampler(
-            dataset,
-            context.world_size,
-            context.rank,
-            shuffle=True,
-            seed=config.seed,
-            drop_last=True,
-        )
-        loader = make_dataloader(dataset, local_batch, shuffle=False, sampler=sampler)
-        if config.epochs is not None:
-            config.max_steps = config.epochs * len(loader)
-        steps = StepLoader(_EpochLoader(loader), config.eval_every, config.max_steps)
-        # Ranks > 0 write TorchGAN's images and TensorBoard events to a folder they delete.
-        local = config if context.is_main else dataclasses.replace(config, out=scratch)
-        if not context.is_main:
-            local = dataclasses.replace(local, metric_samples=0)
-        trainer = build_trainer(
-            local,
-            context.device,
-            steps.epochs,
-            trainer_class=DistributedTrainer,
-            context=context,
-        )
-        if resume is not None:
-            path = latest_checkpoint(config.out) if str(resume) == "auto" else Path(resume)
-            saved = _safe_run_config(path)
-            check_same_models(saved, config, f"checkpoint {str(path)!r}", RESUME_FIELDS)
-            with contextlib.nullcontext() if context.is_main else _silenced():
-                trainer.load_model(str(path))  # on every rank, onto its own device
-            steps.done = min(trainer.start_epoch * config.eval_every, config.max_steps)
-            steps.loader.passes = steps.done // len(loader)
-        torch.manual_seed(config.seed + context.rank)  # dropout, labels, WGAN-GP's epsilon
-        bar = None
-        if context.is_main:
-            bar = attach_progress_bar(trainer, config.max_steps, steps.done, progress)
-        quiet = contextlib.nullcontext() if context.is_main else _silenced()
-        start = time.perf_counter()
-        with quiet:
-            trainer(steps, save_items=["run_config"])
-        seconds = time.perf_counter() - start
-        if bar is not None:
-            bar.close()
-        trainer.logger.close()
-        drift = (replica_max_abs_diff(trainer), replica_max_abs_diff(trainer, buffers=True))
-        if not context.is_main:
-            return {}
-        return _write_outputs(trainer, config, steps.done, seconds, context, backend, drift)
-    finally:
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
+    def __init__(self, device: str = "auto", backend: str = "auto", seed: int = 0):
+        super().__init__(device)
+        if not launched_by_torchrun():
+            names = ", ".join(_TORCHRUN_VARS)
+            raise InputError(f"distributed training needs the environment torchrun sets ({names})")
+        self.backend = check_choice("backend", backend, BACKENDS)
+        self.seed = seed
+        self.rank = _env_int("RANK")
+        self.world_size = _env_int("WORLD_SIZE")
+        self.context: DistributedContext | None = None
+        self.scratch: str | None = None
+        self.noise: torch.Generator | None = None
+
+    def check(self, config) -> None:
+        """Refuse what has no cross-rank design: ``compile`` (compiled graphs would wrap DDP)
+        and a global batch the ranks cannot split evenly.
+
+        Raises:
+            InputError: names the setting.
+        """
+        if config.compile:
+            raise InputError(
+                "compile=True is not supported under torchrun (the compiled graph would wrap "
+                "DistributedDataParallel); drop compile"
+            )
+        check_batch_split(config.batch_size, self.world_size)
+
+    def setup(self) -> torch.device:
+        """Join the job: pick ``cuda:LOCAL_RANK`` or the CPU, start the process group."""
+        self.context = init(self.backend, self.device_name, self.seed)
+        self.device = self.context.device
+        self.rank, self.world_size = self.context.rank, self.context.world_size
+        if not self.is_main:
+            self.scratch = tempfile.mkdtemp(prefix="torchgan-lstm-rank")
+        return self.device
+
+    def teardown(self) -> None:
+        """Delete this rank's scratch folder and leave the process group."""
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.scratch = None
         if dist.is_initialized():
             dist.destroy_process_group()
 
+    def dataset(self, build: Callable[[bool], Dataset], download: bool) -> Dataset:
+        """Rank 0 builds (and, if it must, downloads) the dataset before the others read it."""
+        if not self.is_main:
+            dist.barrier()
+        dataset = build(download and self.is_main)
+        if self.is_main:
+            dist.barrier()
+        return dataset
 
-def _safe_run_config(path: Path) -> dict:
-    from ..checkpoint import safe_load
+    def loader(self, dataset: Dataset, batch_size: int, seed: int) -> _EpochLoader:
+        """This rank's share of each shuffled pass, ``batch_size / world_size`` a step."""
+        local = check_batch_split(batch_size, self.world_size)
+        sampler = DistributedSampler(
+            dataset, self.world_size, self.rank, shuffle=True, seed=seed, drop_last=True
+        )
+        return _EpochLoader(make_dataloader(dataset, local, shuffle=False, sampler=sampler))
 
-    return safe_load(path, map_location="cpu").get("run_config", {})
+    def output_folder(self, out: str) -> str:
+        """Rank 0 writes into ``out``; the others into a scratch folder deleted at the end."""
+        return out if self.is_main else self.scratch
 
+    def seed_ranks(self, seed: int) -> None:
+        """``seed + rank``: dropout masks, sampled labels, penalty interpolations per rank."""
+        torch.manual_seed(seed + self.rank)
 
-@contextlib.contextmanager
-def _silenced():
-    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
-        yield
+    def prepare(self, trainer) -> None:
+        """Wrap the trainer's models in DDP behind TorchGAN facades; hook the optimizers.
 
+        Raises:
+            InputError: a model is not a TorchGAN ``Generator`` or ``Discriminator``.
+        """
+        for name in trainer.model_names:
+            model = getattr(trainer, name)
+            if isinstance(model, Generator):
+                wrapped = DistributedGenerator(model, self.context)
+                self.noise = wrapped.noise
+            elif isinstance(model, Discriminator):
+                wrapped = DistributedDiscriminator(model, self.context)
+            else:
+                raise InputError(
+                    f"model {name!r} must be a TorchGAN Generator or Discriminator to train "
+                    f"distributed, got {type(model).__name__}"
+                )
+            setattr(trainer, name, wrapped)
+        for model_name, optimizer_name in zip(
+            trainer.model_names, trainer.optimizer_names, strict=True
+        ):
+            replica = getattr(trainer, model_name)
+            getattr(trainer, optimizer_name).register_step_pre_hook(_manual_sync_hook(replica))
 
-def _write_outputs(trainer, config, steps, seconds, context, backend, drift) -> dict:
-    extra = {
-        "world_size": context.world_size,
-        "backend": dist.get_backend() if backend == "auto" else backend,
-        "device": str(context.device),
-        # Largest |value - rank 0's| over all ranks at the end: parameters (0.0 = in sync), and
-        # buffers (batch norm statistics: per-rank on CPU, where there is no SyncBatchNorm).
-        "replica_max_abs_diff": drift[0],
-        "replica_buffer_max_abs_diff": drift[1],
-    }
-    return write_outputs(trainer, trainer.generator.module, config, steps, seconds, extra)
+    def before_loss(self, trainer, arg_map: dict) -> None:
+        """All-reduce a model's gradients only in the losses that step its optimizer (the
+        others never backpropagate into it, or their gradients are zeroed before its next step);
+        in gradient-penalty losses the models run unwrapped and are averaged before the step."""
+        stepped = set(arg_map.values())
+        loss = next(
+            loss for name, loss in trainer.losses.items() if trainer.loss_arg_maps[name] is arg_map
+        )
+        manual = isinstance(loss, DOUBLE_BACKWARD_LOSSES)
+        for model_name, optimizer_name in zip(
+            trainer.model_names, trainer.optimizer_names, strict=True
+        ):
+            replica = getattr(trainer, model_name)
+            if isinstance(replica, _Replica):
+                replica.sync = optimizer_name in stepped and not manual
+                replica.manual_sync = optimizer_name in stepped and manual
+
+    def agree(self, flags: list[bool]) -> list[bool]:
+        """Each flag true where it is true on any rank (one all-reduce)."""
+        values = torch.tensor([float(f) for f in flags], device=self.device)
+        dist.all_reduce(values, op=dist.ReduceOp.MAX)
+        return [bool(v) for v in values.tolist()]
+
+    def capture_state(self) -> dict:
+        """Every rank's random state (gathered on all ranks; rank 0 saves it) and the shared
+        noise stream's."""
+        states = [None] * self.world_size
+        dist.all_gather_object(states, capture_rng_state())
+        noise = None if self.noise is None else self.noise.get_state()
+        return {"rng": states, "noise": noise, "world_size": self.world_size}
+
+    def restore_state(self, state: dict) -> None:
+        """This rank's random state and the noise stream, from a checkpoint of a job with as
+        many ranks.
+
+        Raises:
+            InputError: the checkpoint was written by a job with another number of ranks, or
+                by a one-process run.
+        """
+        saved = state.get("world_size")
+        if saved != self.world_size:
+            raise InputError(
+                f"the checkpoint's random state is from a job of {saved or 1} process(es), this "
+                f"job has {self.world_size}: an exact resume needs the same number"
+            )
+        restore_rng_state(state["rng"][self.rank])
+        if state.get("noise") is not None and self.noise is not None:
+            self.noise.set_state(state["noise"].to(self.noise.get_state().device))
+
+    def summary(self, trainer) -> dict:
+        """World size, backend, device and how far the replicas drifted apart (every rank
+        must call this: it communicates)."""
+        models = [self.unwrap(getattr(trainer, name)) for name in trainer.model_names]
+        return {
+            "world_size": self.world_size,
+            "backend": dist.get_backend(),
+            "device": str(self.device),
+            # Largest |value - rank 0's| over all ranks at the end: parameters (0.0 = in sync),
+            # and buffers (batch norm statistics: per-rank on CPU, without SyncBatchNorm).
+            "replica_max_abs_diff": replica_max_abs_diff(models, self.device),
+            "replica_buffer_max_abs_diff": replica_max_abs_diff(models, self.device, True),
+        }
+
+    def unwrap(self, model: nn.Module) -> nn.Module:
+        """The model TorchGAN built, out of its DDP facade."""
+        return model.module if isinstance(model, _Replica) else model

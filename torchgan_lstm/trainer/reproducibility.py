@@ -14,6 +14,8 @@ import random
 import numpy as np
 import torch
 
+from .._validation import InputError
+
 __all__ = ["capture_rng_state", "restore_rng_state"]
 
 
@@ -46,11 +48,11 @@ def restore_rng_state(state: dict) -> None:
     """
     missing = [k for k in ("torch", "cuda", "python", "numpy") if k not in state]
     if missing:
-        raise ValueError(f"state must hold the RNG states {missing}, got keys {sorted(state)}")
+        raise InputError(f"state must hold the RNG states {missing}, got keys {sorted(state)}")
     torch.set_rng_state(state["torch"])
     if state["cuda"] is not None and torch.cuda.is_available():
         if len(state["cuda"]) != torch.cuda.device_count():
-            raise ValueError(
+            raise InputError(
                 f"state holds CUDA RNG states for {len(state['cuda'])} devices, but this machine "
                 f"has {torch.cuda.device_count()}"
             )

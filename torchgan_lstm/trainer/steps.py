@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 import time
 
+from .._validation import InputError
 from .guards import DataLoaderFailed
-from .reproducibility import capture_rng_state, restore_rng_state
+from .strategy import SingleProcess
 
 __all__ = ["BudgetSpent", "StepLoader"]
 
@@ -33,7 +34,8 @@ class StepLoader:
         steps_per_epoch: steps between TorchGAN's end-of-epoch work (checkpoint, samples, metrics).
         total_steps: steps in the whole run.
         done: steps already trained (when resuming).
-        max_seconds: training-time budget of this process, or ``None``.
+        max_seconds: training-time budget, or ``None``; under torchrun the ranks stop together.
+        strategy: how the processes of a job agree and save their random state.
     """
 
     def __init__(
@@ -43,16 +45,20 @@ class StepLoader:
         total_steps: int,
         done: int = 0,
         max_seconds: float | None = None,
+        strategy: SingleProcess | None = None,
     ):
         self.loader = loader
+        self.strategy = strategy if strategy is not None else SingleProcess()
         self.batch_size = loader.batch_size  # read by Trainer.__call__
         self.steps_per_epoch = steps_per_epoch
         self.total_steps = total_steps
         self.done = done
         self.max_seconds = max_seconds
         self.seconds = 0.0  # spent in training steps (between this loader's yields)
+        self._spent = False
         self._batches = None
         self._pass_start = None  # the loader's shuffling generator state when this pass began
+        self._pass_index = None  # or the pass number, for a loader that shuffles by pass
         self._position = 0  # batches drawn in this pass
         # Where the run stands after the last epoch: RNG states and the place in the data.
         # Updated in place, so a Trainer attribute bound to it is saved with each checkpoint.
@@ -65,8 +71,13 @@ class StepLoader:
 
     @property
     def out_of_time(self) -> bool:
-        """Whether the ``max_seconds`` budget is spent."""
-        return self.max_seconds is not None and self.seconds >= self.max_seconds
+        """Whether the ``max_seconds`` budget is spent (on any rank of a job)."""
+        return self._spent
+
+    def _check_budget(self) -> bool:
+        if self.max_seconds is not None and not self._spent:
+            self._spent = self.strategy.agree([self.seconds >= self.max_seconds])[0]
+        return self._spent
 
     def __len__(self) -> int:
         return max(min(self.steps_per_epoch, self.total_steps - self.done), 0)
@@ -74,6 +85,7 @@ class StepLoader:
     def _new_pass(self) -> None:
         generator = getattr(self.loader, "generator", None)
         self._pass_start = None if generator is None else generator.get_state()
+        self._pass_index = getattr(self.loader, "passes", None)
         self._batches = iter(self.loader)
         self._position = 0
 
@@ -106,13 +118,16 @@ class StepLoader:
             started = time.perf_counter()
             yield batch  # the Trainer runs the step here
             self.seconds += time.perf_counter() - started
-            if self.out_of_time:  # end this epoch: TorchGAN checkpoints and evaluates it
+            if self._check_budget():  # end this epoch: TorchGAN checkpoints and evaluates it
                 break
         # TorchGAN saves its checkpoint right after this epoch's last step: record the state
         # a resumed run needs to continue exactly as this one will.
         self.state.clear()
         self.state.update(
-            rng=capture_rng_state(), data_pass_start=self._pass_start, data_position=self._position
+            self.strategy.capture_state(),
+            data_pass_start=self._pass_start,
+            data_pass_index=self._pass_index,
+            data_position=self._position,
         )
 
     def restore(self, state: dict) -> None:
@@ -120,16 +135,24 @@ class StepLoader:
         over the data (when the loader shuffles with its own generator) and the same RNG states.
 
         Raises:
-            ValueError: ``state`` lacks an entry.
+            InputError: ``state`` lacks an entry, or (under torchrun) comes from a job with
+                another number of ranks.
         """
         missing = [k for k in ("rng", "data_pass_start", "data_position") if k not in state]
         if missing:
-            raise ValueError(f"state lacks {missing}, got keys {sorted(state)}")
+            raise InputError(f"state lacks {missing}, got keys {sorted(state)}")
         generator = getattr(self.loader, "generator", None)
+        pass_index = state.get("data_pass_index")
+        placed = True
         if state["data_pass_start"] is not None and generator is not None:
             generator.set_state(state["data_pass_start"])
+        elif pass_index is not None and hasattr(self.loader, "passes"):
+            self.loader.passes = pass_index
+        else:
+            placed = False
+        if placed:
             self._new_pass()
             for _ in range(state["data_position"]):
                 next(self._batches)
             self._position = state["data_position"]
-        restore_rng_state(state["rng"])
+        self.strategy.restore_state(state)

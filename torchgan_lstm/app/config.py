@@ -1,0 +1,459 @@
+"""The run configuration: data, the two models' constructor arguments, optimisation, run settings.
+
+A :class:`RunConfig` is written once and read everywhere: the command line is derived from it
+(:mod:`torchgan_lstm.app.cli`), every run folder keeps it as ``config.yaml``, every checkpoint
+holds it as plain types (loadable with ``torch.load(weights_only=True)``), and ``--resume``,
+``sample``, ``evaluate`` and ``export`` rebuild the models from it. The generator and
+discriminator parts are exactly a registered model class and its constructor arguments
+(``class_path`` / ``init_args``, as in Lightning's CLI), so a new model or option is added in one
+place: its constructor. The models' shape arguments (``out_size``/``in_size``,
+``out_channels``/``in_channels``) follow the data part.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from torch import nn
+
+from .. import registry
+from .._validation import InputError, check_choice, check_int
+from ..data import DATASETS
+from ..losses import LOSS_FAMILIES, needs_double_backward
+from ..trainer.strategy import DEVICES
+
+__all__ = [
+    "DataConfig",
+    "ModelSpec",
+    "RunConfig",
+    "RunSettings",
+    "from_flat",
+    "load_config",
+    "natural_channels",
+]
+
+_NATURAL_CHANNELS = {"fashion-mnist": 1, "mnist": 1, "cifar10": 3, "folder": 3}
+# Constructor arguments that the data part sets, per role.
+SHAPE_ARGS = {
+    "generator": {"size": "out_size", "channels": "out_channels"},
+    "discriminator": {"size": "in_size", "channels": "in_channels"},
+}
+
+
+def natural_channels(dataset: str, channels: int | None) -> int:
+    """``channels``, or the dataset's own when ``None`` (1 for (Fashion-)MNIST, 3 otherwise)."""
+    return _NATURAL_CHANNELS.get(dataset, 3) if channels is None else channels
+
+
+@dataclass
+class DataConfig:
+    """The training data.
+
+    Args:
+        dataset: one of fashion-mnist, mnist, cifar10, folder.
+        root: folder holding the data (default: search $TORCHGAN_LSTM_DATA, Debian's
+            dataset-fashion-mnist, the download cache).
+        download: let torchvision download the dataset when it is found nowhere.
+        image_size: side of the square images in pixels (also the models' out_size/in_size).
+        channels: 1 or 3 (also the models' out_channels/in_channels); null: the dataset's own.
+    """
+
+    dataset: str = "fashion-mnist"
+    root: str | None = None
+    download: bool = True
+    image_size: int = 32
+    channels: int | None = None
+
+
+@dataclass
+class ModelSpec:
+    """A registered model class and its constructor arguments.
+
+    Args:
+        class_path: the class, as an import path (``torchgan_lstm.LSTMGenerator``), its name
+            (``LSTMGenerator``) or its registry key (``lstm_generator``).
+        init_args: keyword arguments of its constructor.
+    """
+
+    class_path: str
+    init_args: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def cls(self) -> type[nn.Module]:
+        """The registered class (only registered classes are built from a config).
+
+        Raises:
+            InputError: no registered model matches ``class_path``.
+        """
+        return registry.find_class(self.class_path)
+
+    def build(self) -> nn.Module:
+        """A freshly initialised model.
+
+        Raises:
+            InputError: the class is unknown, or refuses its arguments (TorchGAN's DCGAN models
+                raise a bare ``Exception`` for sizes they cannot build; that becomes an
+                ``InputError`` naming the class).
+        """
+        cls = self.cls
+        try:
+            return cls(**self.init_args)
+        except TypeError as err:
+            raise InputError(f"{cls.__name__} refused its arguments: {err}") from err
+        except Exception as err:
+            if type(err) is not Exception:
+                raise
+            raise InputError(
+                f"{cls.__name__} refused its arguments: {err} (LSTMGenerator and "
+                f"ConvDiscriminator take any size >= 8)"
+            ) from err
+
+    def to_dict(self) -> dict:
+        """``{"class_path": ..., "init_args": {...}}`` with plain types."""
+        return {"class_path": self.class_path, "init_args": _plain(self.init_args)}
+
+
+def _default_generator() -> ModelSpec:
+    return ModelSpec("torchgan_lstm.LSTMGenerator", {"step_channels": 32})
+
+
+def _default_discriminator() -> ModelSpec:
+    return ModelSpec("torchgan.models.DCGANDiscriminator", {"step_channels": 32})
+
+
+@dataclass
+class RunSettings:
+    """How the models are trained and where the run writes.
+
+    Args:
+        loss: loss family: minimax, wgan-gp, lsgan, feature-matching, hinge, dragan, historical.
+        ncritic: discriminator steps per generator step.
+        batch_size: images per step (under torchrun: the global batch, split over the ranks).
+        g_lr: Adam learning rate of the generator.
+        d_lr: Adam learning rate of the discriminator.
+        betas: Adam's (beta1, beta2) for both models.
+        max_steps: training steps in the whole run.
+        epochs: passes over the dataset instead of max_steps (null: use max_steps).
+        eval_every: steps between checkpoints, sample grids and metrics.
+        metric_samples: generated images per metric evaluation (0: no metrics).
+        sample_size: images per sample grid.
+        seed: seeds the models, the noise and the data order.
+        device: auto (CUDA when available), cpu or cuda.
+        out: output folder of the run.
+        ema_decay: keep an exponential moving average of the generator with this decay (e.g.
+            0.999) for samples, metrics and checkpoints; 0: none.
+        max_seconds: also stop once this many seconds were spent in training steps (null: no
+            budget).
+        amp: bf16 autocast around both models (best on CUDA).
+        compile: torch.compile both models (not with gradient-penalty losses).
+        channels_last: NHWC memory format for the convolutions.
+    """
+
+    loss: str = "minimax"
+    ncritic: int = 1
+    batch_size: int = 64
+    g_lr: float = 2e-4
+    d_lr: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    max_steps: int = 1000
+    epochs: int | None = None
+    eval_every: int = 500
+    metric_samples: int = 2000
+    sample_size: int = 64
+    seed: int = 0
+    device: str = "auto"
+    out: str = "runs/train"
+    ema_decay: float = 0.0
+    max_seconds: float | None = None
+    amp: bool = False
+    compile: bool = False
+    channels_last: bool = False
+
+
+@dataclass
+class RunConfig(RunSettings):
+    """Everything that defines a training run: :class:`RunSettings` plus the data and models.
+
+    Args:
+        data: the training data (:class:`DataConfig`).
+        generator: the generator's class and constructor arguments (:class:`ModelSpec`).
+        discriminator: the discriminator's class and constructor arguments.
+    """
+
+    data: DataConfig = field(default_factory=DataConfig)
+    generator: ModelSpec = field(default_factory=_default_generator)
+    discriminator: ModelSpec = field(default_factory=_default_discriminator)
+
+    def resolved(self) -> RunConfig:
+        """A copy whose models' shape arguments are set from the data part.
+
+        Raises:
+            InputError: a model's shape argument was set to another value than the data's.
+        """
+        config = copy.deepcopy(self)
+        data = config.data
+        channels = data.channels = natural_channels(data.dataset, data.channels)
+        values = {"size": data.image_size, "channels": channels}
+        for role, names in SHAPE_ARGS.items():
+            args = getattr(config, role).init_args
+            for key, arg in names.items():
+                given = args.get(arg)
+                if given is not None and _norm_size(given) != _norm_size(values[key]):
+                    source = "image_size" if key == "size" else "channels"
+                    raise InputError(
+                        f"{role}.init_args.{arg}={given!r} disagrees with data.{source}="
+                        f"{values[key]!r}; the data part sets it (leave {arg} out)"
+                    )
+                args[arg] = values[key]
+        return config
+
+    def validate(self) -> RunConfig:
+        """Check every field and that the models build; return the resolved copy.
+
+        Raises:
+            InputError: a field is out of range or unknown, a model refuses its arguments, or
+                the loss cannot train these models; the message names the field and value.
+        """
+        check_choice("data.dataset", self.data.dataset, DATASETS)
+        check_int("data.image_size", self.data.image_size, minimum=8)
+        if self.data.channels is not None and self.data.channels not in (1, 3):
+            raise InputError(f"data.channels must be 1, 3 or null, got {self.data.channels!r}")
+        check_choice("loss", self.loss, LOSS_FAMILIES)
+        check_choice("device", self.device, DEVICES)
+        for name in ("batch_size", "max_steps", "eval_every", "ncritic", "sample_size"):
+            check_int(name, getattr(self, name))
+        if self.epochs is not None:
+            check_int("epochs", self.epochs)
+        check_int("metric_samples", self.metric_samples, minimum=0)
+        for name in ("g_lr", "d_lr"):
+            if not getattr(self, name) > 0:
+                raise InputError(f"{name} must be > 0, got {getattr(self, name)}")
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            raise InputError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise InputError(f"ema_decay must be in [0, 1) (0: no averaging), got {self.ema_decay}")
+        if self.max_seconds is not None and not self.max_seconds > 0:
+            raise InputError(f"max_seconds must be > 0, got {self.max_seconds}")
+        if self.compile and needs_double_backward(self.loss):
+            raise InputError(
+                f"compile=True cannot train loss={self.loss!r}: its gradient penalty needs a "
+                "double backward, which torch.compile does not support; drop compile"
+            )
+        config = self.resolved()
+        for role in ("generator", "discriminator"):
+            _check_plain(role, getattr(config, role).init_args)
+        _check_roles(config.generator.cls, config.discriminator.cls)
+        _, discriminator = config.build_models()
+        if needs_double_backward(self.loss) and _has_batch_norm(discriminator):
+            raise InputError(
+                f"loss={self.loss!r} penalises each image's gradient, but the discriminator's "
+                f"batch norm couples the images of a batch; use a discriminator without batch "
+                f"norm, e.g. ConvDiscriminator with norm 'none', 'layer' or 'spectral' (got "
+                f"{type(discriminator).__name__})"
+            )
+        return config
+
+    def build_models(self) -> tuple[nn.Module, nn.Module]:
+        """Fresh ``(generator, discriminator)`` from a resolved config."""
+        return self.generator.build(), self.discriminator.build()
+
+    def to_dict(self) -> dict:
+        """Plain types only (checkpoints stay loadable with ``weights_only=True``)."""
+        out = {
+            "data": dataclasses.asdict(self.data),
+            "generator": self.generator.to_dict(),
+            "discriminator": self.discriminator.to_dict(),
+        }
+        out |= {f.name: getattr(self, f.name) for f in dataclasses.fields(RunSettings)}
+        out["betas"] = list(self.betas)
+        return out
+
+    def to_yaml(self) -> str:
+        """The configuration as YAML, readable by ``torchgan-lstm train --config``."""
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RunConfig:
+        """Inverse of :meth:`to_dict`; also reads the flat configurations that checkpoints of
+        torchgan-lstm 0.1.0 hold.
+
+        Raises:
+            InputError: unknown keys, or parts of the wrong shape.
+        """
+        if "generator" in data and not isinstance(data["generator"], dict | ModelSpec):
+            data = from_flat(data)
+        data = dict(data)
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise InputError(f"unknown run configuration keys {unknown}; known: {sorted(names)}")
+        if "betas" in data:
+            data["betas"] = tuple(data["betas"])
+        if "data" in data:
+            data["data"] = _dataclass_from("data", DataConfig, data["data"])
+        for role in ("generator", "discriminator"):
+            if role in data:
+                data[role] = _dataclass_from(role, ModelSpec, data[role])
+                data[role].init_args = dict(data[role].init_args or {})
+        return cls(**data)
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read a run configuration written by :meth:`RunConfig.to_yaml` (e.g. a run's config.yaml).
+
+    Raises:
+        InputError: the file is missing, not YAML, or not a run configuration.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"config file {str(path)!r} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise InputError(f"config file {str(path)!r} is not valid YAML: {err}") from err
+    if not isinstance(data, dict):
+        raise InputError(f"config file {str(path)!r} holds no mapping of settings")
+    return RunConfig.from_dict(data)
+
+
+def _dataclass_from(name: str, cls: type, value: Any):
+    if isinstance(value, cls):
+        return value
+    if not isinstance(value, dict):
+        raise InputError(f"{name} must be a mapping, got {value!r}")
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(value) - known)
+    if unknown:
+        raise InputError(f"unknown keys {unknown} in {name}; known: {sorted(known)}")
+    return cls(**value)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _check_plain(role: str, args: dict) -> None:
+    for name, value in args.items():
+        if not _is_plain(value):
+            raise InputError(
+                f"{role}.init_args.{name} must be a number, string, bool, null or a list of "
+                f"them in a run configuration, got {value!r}"
+            )
+
+
+def _is_plain(value: Any) -> bool:
+    if isinstance(value, list | tuple):
+        return all(_is_plain(v) for v in value)
+    return value is None or isinstance(value, bool | int | float | str)
+
+
+def _norm_size(value: Any) -> Any:
+    if isinstance(value, list | tuple) and len(value) == 2 and value[0] == value[1]:
+        return value[0]
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _check_roles(generator: type, discriminator: type) -> None:
+    from torchgan.models import Discriminator, Generator
+
+    for role, cls, base in (
+        ("generator", generator, Generator),
+        ("discriminator", discriminator, Discriminator),
+    ):
+        if not issubclass(cls, base):
+            raise InputError(f"{role} must be a TorchGAN {base.__name__}, got {cls.__name__}")
+
+
+def _has_batch_norm(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
+# torchgan-lstm 0.1.0 kept one flat table of fields (its checkpoints hold it, and the recorded
+# benchmark variants are written in it); what each meant in the nested form, and its defaults.
+FLAT_DEFAULTS = {
+    "dataset": "fashion-mnist", "data_root": None, "download": True, "image_size": 32,
+    "channels": 1, "generator": "lstm", "decoder": "conv", "encoding_dims": 100,
+    "hidden_size": 256, "num_layers": 2, "lstm_dropout": 0.0, "g_step_channels": 32,
+    "g_batchnorm": True, "latent_skip": True, "lstm_gate": None, "rows_per_step": 1,
+    "canvas_steps": 4, "discriminator": "dcgan", "d_step_channels": 32, "d_layers": 3,
+    "d_dropout": 0.3, "d_norm": "none", "d_minibatch_features": 0,
+}  # fmt: skip
+_FLAT_MODELS = {
+    "generator": {"lstm": "torchgan_lstm.LSTMGenerator", "dcgan": "torchgan.models.DCGANGenerator"},
+    "discriminator": {
+        "conv": "torchgan_lstm.ConvDiscriminator",
+        "dcgan": "torchgan.models.DCGANDiscriminator",
+    },
+}
+_FLAT_ARGS = {
+    "generator": {
+        "encoding_dims": "encoding_dims",
+        "g_step_channels": "step_channels",
+        "g_batchnorm": "batchnorm",
+    },
+    "lstm": {
+        "decoder": "decoder",
+        "hidden_size": "hidden_size",
+        "num_layers": "num_layers",
+        "lstm_dropout": "dropout",
+        "latent_skip": "latent_skip",
+        "lstm_gate": "lstm_gate",
+        "rows_per_step": "rows_per_step",
+        "canvas_steps": "steps",
+    },
+    "discriminator": {"d_step_channels": "step_channels"},
+    "conv": {
+        "d_layers": "num_layers",
+        "d_dropout": "dropout",
+        "d_norm": "norm",
+        "d_minibatch_features": "minibatch_features",
+    },
+}
+_FLAT_DATA = {"dataset": "dataset", "data_root": "root", "download": "download"}
+# Flat fields that only the LSTM generator / ConvDiscriminator read.
+FLAT_MODEL_FIELDS = {"lstm": tuple(_FLAT_ARGS["lstm"]), "conv": tuple(_FLAT_ARGS["conv"])}
+
+
+def from_flat(flat: dict) -> dict:
+    """The nested form of a flat configuration of torchgan-lstm 0.1.0.
+
+    Missing fields take 0.1.0's defaults, except ``lstm_gate``: a configuration without it was
+    written before the gate existed, so its model has none.
+
+    Raises:
+        InputError: an unknown key, or an unknown generator or discriminator name.
+    """
+    known = set(FLAT_DEFAULTS) | {f.name for f in dataclasses.fields(RunSettings)}
+    unknown = sorted(set(flat) - known)
+    if unknown:
+        raise InputError(f"unknown run configuration keys {unknown}; known: {sorted(known)}")
+    flat = {**FLAT_DEFAULTS, "lstm_gate": False, **flat}
+    generator, discriminator = flat["generator"], flat["discriminator"]
+    for role, name in (("generator", generator), ("discriminator", discriminator)):
+        check_choice(role, name, _FLAT_MODELS[role])
+    g_args = {v: flat[k] for k, v in _FLAT_ARGS["generator"].items()}
+    if generator == "lstm":
+        g_args |= {v: flat[k] for k, v in _FLAT_ARGS["lstm"].items()}
+    d_args = {v: flat[k] for k, v in _FLAT_ARGS["discriminator"].items()}
+    if discriminator == "conv":
+        d_args |= {v: flat[k] for k, v in _FLAT_ARGS["conv"].items()}
+    data = {v: flat[k] for k, v in _FLAT_DATA.items()}
+    data |= {"image_size": flat["image_size"], "channels": flat["channels"]}
+    settings = {f.name for f in dataclasses.fields(RunSettings)}
+    out = {k: v for k, v in flat.items() if k in settings}
+    out["data"] = data
+    out["generator"] = {"class_path": _FLAT_MODELS["generator"][generator], "init_args": g_args}
+    out["discriminator"] = {
+        "class_path": _FLAT_MODELS["discriminator"][discriminator],
+        "init_args": d_args,
+    }
+    return out
