@@ -2,7 +2,7 @@
 
 Each run is one :class:`~torchgan_lstm.app.config.RunConfig` (a named variant's overrides on top
 of shared settings, in the flat vocabulary of torchgan-lstm 0.1.0 that the recorded results use,
-read by :func:`torchgan_lstm.app.config.from_flat`) and one seed, trained by
+read by :func:`torchgan_lstm.app.flat.from_flat`) and one seed, trained by
 :func:`torchgan_lstm.app.run.train`; the Frechet classifier distance and class coverage are
 computed every ``eval_every`` steps. The training
 seconds at each evaluation are measured without the evaluations themselves, so curves can be
@@ -20,7 +20,8 @@ from pathlib import Path
 import torch
 from torchgan.logging.visualize import Visualize
 
-from torchgan_lstm.app.config import FLAT_DEFAULTS, FLAT_MODEL_FIELDS, RunConfig, from_flat
+from torchgan_lstm.app.config import RunConfig
+from torchgan_lstm.app.flat import FLAT_DEFAULTS, FLAT_MODEL_FIELDS, from_flat
 from torchgan_lstm.app.run import train
 
 __all__ = ["VARIANTS", "StepClock", "run_quality", "summarise"]

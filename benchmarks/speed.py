@@ -21,14 +21,15 @@ from pathlib import Path
 import torch
 from torchgan.losses import MinimaxDiscriminatorLoss, MinimaxGeneratorLoss
 
-from torchgan_lstm.app.config import RunConfig, from_flat
+from torchgan_lstm.app.config import RunConfig
+from torchgan_lstm.app.flat import from_flat
 from torchgan_lstm.trainer.acceleration import accelerate
 
 from .report import markdown_table
 
 __all__ = ["GENERATORS", "MODES", "run_speed"]
 
-# name -> overrides in the flat vocabulary of the recorded tables (app.config.from_flat); widths
+# name -> overrides in the flat vocabulary of the recorded tables (app.flat.from_flat); widths
 # are the command line's defaults for every model, each against our ConvDiscriminator, as in the
 # recorded tables (README, Benchmarks); lstm_gate None: on where it applies (the default).
 GENERATORS = {

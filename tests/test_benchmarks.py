@@ -11,7 +11,8 @@ import torch
 from benchmarks.quality import VARIANTS, StepClock, run_quality, shared_fields, summarise
 from benchmarks.report import write_quality_report
 from benchmarks.speed import _Pair, _round_robin
-from torchgan_lstm.app.config import RunConfig, from_flat
+from torchgan_lstm.app.config import RunConfig
+from torchgan_lstm.app.flat import from_flat
 from torchgan_lstm.data import DEBIAN_FASHION_MNIST
 
 TINY = {

@@ -188,7 +188,7 @@ def test_two_ranks_stop_together_on_a_time_budget_and_on_divergence(blobs, tmp_p
 
 
 def test_more_processes_than_gpus_is_refused_by_name(monkeypatch):
-    from torchgan_lstm.trainer.distributed import _resolve_backend
+    from torchgan_lstm.trainer.ddp import _resolve_backend
 
     monkeypatch.setenv("LOCAL_RANK", "1")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
