@@ -9,6 +9,7 @@ read against steps or against wall-clock time.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import statistics
@@ -18,9 +19,17 @@ from pathlib import Path
 import torch
 from torchgan.logging.visualize import Visualize
 
+from torchgan_lstm.app import run as app_run
 from torchgan_lstm.app.run import CONV_D_FIELDS, LSTM_FIELDS, RunConfig, train
 
-__all__ = ["VARIANTS", "StepClock", "run_quality", "summarise"]
+__all__ = [
+    "VARIANTS",
+    "StepClock",
+    "generator_args_applied",
+    "run_quality",
+    "split_variant",
+    "summarise",
+]
 
 # Named model configurations. Ablations add entries here (or pass overrides on the command line).
 # Every variant names its discriminator and whether the LSTM is gated, so that a change of the
@@ -38,6 +47,17 @@ def _dcgan(**fields) -> dict:
 
 def _lstm(decoder: str, gate: bool = False, **fields) -> dict:
     return {"generator": "lstm", "decoder": decoder, "lstm_gate": gate, **fields}
+
+
+# LSTMGenerator arguments that RunConfig has no field for (yet): a variant names them under
+# "generator_args" and they are applied by generator_args_applied for the duration of its run.
+_SKIP_INPUT = {"generator_args": {"lstm_input": "skip"}}
+_SKIP_NOISE_INPUT = {"generator_args": {"lstm_input": "skip+noise"}}
+_ROW_STEPS = {"generator_args": {"cells_per_step": 4}}  # one row of the 4x4 grid per step
+_SMALL_LSTM = {"hidden_size": 128, "num_layers": 1}
+# ConvDiscriminator default candidates (any size, our layout): DCGAN's recipe, spectral norm.
+_BN_D = {"d_norm": "batch", "d_dropout": 0.0, **_CONV_D}
+_SN_D = {"d_norm": "spectral", "d_dropout": 0.0, **_CONV_D}
 
 
 VARIANTS: dict[str, dict] = {
@@ -70,9 +90,23 @@ VARIANTS: dict[str, dict] = {
     "lstm-conv+bnD": _lstm("conv", d_norm="batch", **_CONV_D),
     "lstm-conv+no-dropout": _lstm("conv", d_dropout=0.0, **_CONV_D),
     "lstm-conv+minibatch": _lstm("conv", d_minibatch_features=16, **_CONV_D),
-    # Our ConvDiscriminator with DCGAN's recipe: batch norm, no dropout.
-    "dcgan+bnD": _dcgan(d_norm="batch", d_dropout=0.0, **_CONV_D),
-    "lstm-conv+bnD+gate": _lstm("conv", gate=True, d_norm="batch", d_dropout=0.0, **_CONV_D),
+    # Our ConvDiscriminator with DCGAN's recipe: batch norm, no dropout; or spectral norm, no
+    # dropout (candidates for its defaults, issue 14).
+    "dcgan+bnD": _dcgan(**_BN_D),
+    "lstm-conv+bnD+gate": _lstm("conv", gate=True, **_BN_D),
+    "dcgan+snD": _dcgan(**_SN_D),
+    "lstm-conv+snD+gate": _lstm("conv", gate=True, **_SN_D),
+    # Levers of issue 14 on the default (gated conv decoder, DCGAN's discriminator): a
+    # recurrence that refines the skip map, and cheaper recurrences.
+    "lstm-conv+dcganD+gate+skip-input": _lstm("conv", gate=True, **_DCGAN_D, **_SKIP_INPUT),
+    "lstm-conv+dcganD+gate+skip-noise-input": _lstm(
+        "conv", gate=True, **_DCGAN_D, **_SKIP_NOISE_INPUT
+    ),
+    "lstm-conv+dcganD+gate+h128-l1": _lstm("conv", gate=True, **_DCGAN_D, **_SMALL_LSTM),
+    "lstm-conv+dcganD+gate+row-steps": _lstm("conv", gate=True, **_DCGAN_D, **_ROW_STEPS),
+    "lstm-conv+dcganD+gate+skip-input+h128-l1": _lstm(
+        "conv", gate=True, **_DCGAN_D, **_SKIP_INPUT, **_SMALL_LSTM
+    ),
     # Wasserstein with gradient penalty (Gulrajani et al.: 5 critic steps, Adam 1e-4, beta2 0.9).
     "dcgan+wgan-gp": _dcgan(**_CONV_D, **_WGAN_GP),
     "lstm-conv+wgan-gp": _lstm("conv", **_CONV_D, **_WGAN_GP),
@@ -127,10 +161,47 @@ def shared_fields(base: dict, variant: dict) -> dict:
     return {k: v for k, v in base.items() if k not in unread}
 
 
+def split_variant(variant: dict) -> tuple[dict, dict]:
+    """``(RunConfig fields, extra LSTMGenerator arguments)`` of a variant."""
+    fields = dict(variant)
+    return fields, fields.pop("generator_args", {})
+
+
+@contextlib.contextmanager
+def generator_args_applied(generator_args: dict):
+    """Build every run's generator with ``generator_args`` on top of its RunConfig arguments.
+
+    A bridge for constructor arguments that RunConfig has no field for: it wraps
+    ``torchgan_lstm.app.run.generator_spec`` (read by validation and by the Trainer's
+    construction) while the block runs. Checkpoints of such runs do not record the arguments,
+    so ``load_generator`` cannot rebuild them; the run's record does.
+    """
+    if not generator_args:
+        yield
+        return
+    spec = app_run.generator_spec
+
+    def with_args(config):
+        cls, args = spec(config)
+        return cls, {**args, **generator_args}
+
+    app_run.generator_spec = with_args
+    try:
+        yield
+    finally:
+        app_run.generator_spec = spec
+
+
 def run_one(name: str, overrides: dict, seed: int, out: Path, base: dict) -> dict:
     """Train one variant with one seed; return its record (also written as JSON)."""
+    with generator_args_applied(split_variant(overrides)[1]):
+        return _run_one(name, overrides, seed, out, base)
+
+
+def _run_one(name: str, overrides: dict, seed: int, out: Path, base: dict) -> dict:
     shared = shared_fields(base, overrides)
-    config = RunConfig(**{**shared, **overrides, "seed": seed, "out": str(out)})
+    fields = split_variant(overrides)[0]
+    config = RunConfig(**{**shared, **fields, "seed": seed, "out": str(out)})
     clock = StepClock()
     trainers, shares_history = [], []
 
