@@ -1,0 +1,184 @@
+"""Step suite: a whole TorchGAN ``Trainer`` step, as TorchGAN runs it or with our step changes.
+
+Where the speed suite times the two losses' ``train_ops`` alone, this times what ``Trainer.train``
+does per batch: ``train_iter`` (losses, gradient statistics), the sums into
+``loss_information`` and the mid-epoch visualisers (TensorBoard), for each pair under each step
+mode:
+
+- ``torchgan``: TorchGAN's step (the generator records its graph in the discriminator's step,
+  every loss and gradient statistic read to the host at once);
+- ``frozen-g``: the generator frozen in the discriminator's step (compat, bit-identical);
+- ``device-log``: :class:`~torchgan_lstm.trainer.device_logging.DeviceLoggingMixin`, reading the
+  device every ``block`` steps;
+- ``both``.
+
+Each measurement is a block of ``block`` steps (so a block holds exactly one flush), blocks of
+all pairs and modes interleaved round by round; reported per step, with ratios to DCGAN's
+``torchgan`` step and to the same pair's ``torchgan`` step from the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch.optim import Adam
+from torchgan.trainer import Trainer
+
+from torchgan_lstm.app.run import RunConfig, discriminator_spec, generator_spec
+from torchgan_lstm.losses import build_losses
+from torchgan_lstm.trainer.device_logging import DeviceLoggingMixin
+
+from .report import markdown_table
+
+__all__ = ["MODES", "PAIRS", "run_step_speed"]
+
+# name -> RunConfig overrides (32x32x1, the command line's widths).
+PAIRS = {
+    "dcgan+dcganD": {"generator": "dcgan", "discriminator": "dcgan"},
+    "lstm (default pair)": {},  # the gated conv decoder against DCGAN's discriminator
+}
+# name -> (generator frozen in the discriminator's step, device logging)
+MODES = {
+    "torchgan": (False, False),
+    "frozen-g": (True, False),
+    "device-log": (False, True),
+    "both": (True, True),
+}
+
+
+class _DeviceLoggingTrainer(DeviceLoggingMixin, Trainer):
+    pass
+
+
+class _Step:
+    """One pair's Trainer in one mode, stepping as ``Trainer.train`` does per batch."""
+
+    def __init__(self, overrides: dict, mode: str, block: int, batch: int, device, folder: Path):
+        frozen, device_log = MODES[mode]
+        config = RunConfig(**overrides)
+        adam = {"name": Adam, "args": {"lr": 2e-4, "betas": (0.5, 0.999)}}
+        models = {}
+        for name, (cls, args) in (
+            ("generator", generator_spec(config)),
+            ("discriminator", discriminator_spec(config)),
+        ):
+            models[name] = {"name": cls, "args": args, "optimizer": adam}
+        cls, extra = (_DeviceLoggingTrainer, {"log_every": block}) if device_log else (Trainer, {})
+        self.trainer = cls(
+            models,
+            build_losses("minimax"),
+            device=device,
+            checkpoints=str(folder / "gan"),
+            recon=str(folder / "images"),
+            log_dir=str(folder / "tensorboard"),
+            **extra,
+        )
+        self.trainer.generator.frozen_in_discriminator_step = frozen
+        self.trainer.real_inputs = torch.rand(batch, 1, 32, 32, device=device) * 2 - 1
+        self.trainer.batch_size = batch
+        self.device = device
+
+    def _sync(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    def run(self, steps: int) -> float:
+        """Seconds per step over ``steps`` steps."""
+        trainer = self.trainer
+        info = trainer.loss_information
+        self._sync()
+        start = time.perf_counter()
+        for _ in range(steps):
+            lgen, ldis, gen_iter, dis_iter = trainer.train_iter()
+            info["generator_losses"] += lgen
+            info["discriminator_losses"] += ldis
+            info["generator_iters"] += gen_iter
+            info["discriminator_iters"] += dis_iter
+            trainer.logger.run_mid_epoch(trainer)
+        self._sync()
+        return (time.perf_counter() - start) / steps
+
+
+def run_step_speed(
+    out: Path,
+    threads: int | None = None,
+    rounds: int = 7,
+    block: int = 10,
+    batch: int = 64,
+    device: str = "cpu",
+    name: str = "step-speed",
+) -> dict:
+    """Run the step suite; write ``<name>.json`` and ``<name>.md`` into ``out``.
+
+    Args:
+        out: results folder.
+        threads: torch CPU threads (default: torch's).
+        rounds: timed blocks per pair and mode (median reported).
+        block: steps per block, and the device-logging modes' ``log_every``.
+        batch: images per step.
+        device: ``"cpu"`` or ``"cuda"``.
+        name: results file stem.
+    """
+    if threads:
+        torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    started = time.perf_counter()
+    dev = torch.device(device)
+    with tempfile.TemporaryDirectory() as tmp:
+        steps = {
+            (pair, mode): _Step(overrides, mode, block, batch, dev, Path(tmp) / pair / mode)
+            for pair, overrides in PAIRS.items()
+            for mode in MODES
+        }
+        for step in steps.values():  # warm-up: optimizer state, allocator, one flush
+            step.run(block)
+        times: dict = {key: [] for key in steps}
+        for _ in range(rounds):
+            for key, step in steps.items():
+                times[key].append(step.run(block))
+        for step in steps.values():
+            step.trainer.logger.close()
+    median = {key: statistics.median(ts) for key, ts in times.items()}
+    base = median["dcgan+dcganD", "torchgan"]
+    rows = [
+        {
+            "pair": pair,
+            "step": mode,
+            "step_ms": 1000 * median[pair, mode],
+            "vs_dcgan_torchgan": median[pair, mode] / base,
+            "vs_same_pair_torchgan": median[pair, mode] / median[pair, "torchgan"],
+            "spread_ms": 1000 * (max(times[pair, mode]) - min(times[pair, mode])),
+        }
+        for pair, mode in steps
+    ]
+    machine = platform.processor() or platform.machine()
+    if device == "cuda":
+        machine = torch.cuda.get_device_name()
+    results = {
+        "machine": f"{machine}, {torch.get_num_threads()} threads",
+        "torch": torch.__version__,
+        "device": device,
+        "batch": batch,
+        "block": block,
+        "rounds": rounds,
+        "rows": rows,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(results, indent=2))
+    text = (
+        f"# {name}\n\n{results['machine']}, torch {results['torch']}, {device}; batch {batch}, "
+        f"32x32x1, minimax; a step is TorchGAN's train_iter + loss sums + mid-epoch "
+        f"visualisers (TensorBoard on). Median of {rounds} interleaved blocks of {block} steps "
+        f"(device-log modes read the device once per block); spread: max - min block. "
+        f"Suite time {results['seconds']} s.\n\n" + markdown_table(rows, list(rows[0]))
+    )
+    (out / f"{name}.md").write_text(text)
+    print(text)
+    return results
