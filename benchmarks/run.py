@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     q.add_argument("--max-steps", type=int, default=4000)
     q.add_argument("--eval-every", type=int, default=1000)
     q.add_argument("--metric-samples", type=int, default=5000)
-    q.add_argument("--loss", default="minimax")
+    q.add_argument("--loss", default="minimax", help="loss family (also for --suite steps)")
     q.add_argument("--set", nargs="*", default=[], help="shared RunConfig overrides key=value")
     q.add_argument("--name", default=None, help="results file stem (default: the suite's name)")
     q.add_argument(
@@ -108,6 +108,7 @@ def main(argv: list[str] | None = None) -> None:
             block=args.block,
             device=args.device,
             name=args.name or "step-speed",
+            loss=args.loss,
         )
     if args.suite in ("profile", "all"):
         from .profile import run_profile

@@ -14,7 +14,12 @@ mode:
 
 Each measurement is a block of ``block`` steps (so a block holds exactly one flush), blocks of
 all pairs and modes interleaved round by round; reported per step, with ratios to DCGAN's
-``torchgan`` step and to the same pair's ``torchgan`` step from the same run.
+``torchgan`` step and to the same pair's ``torchgan`` step from the same run; the latter also as
+the mean of the per-round ratios (each round's blocks run back to back, so machine drift
+cancels) with its 95 % t-interval. Beside the times,
+``d_step_saved_mb``: the activations autograd keeps for a backward during one discriminator
+step (the generator's part of them is what the frozen generator saves), parameters left out.
+With a gradient-penalty loss both pairs use our ConvDiscriminator (no batch norm).
 """
 
 from __future__ import annotations
@@ -31,10 +36,11 @@ from torch.optim import Adam
 from torchgan.trainer import Trainer
 
 from torchgan_lstm.app.run import RunConfig, discriminator_spec, generator_spec
-from torchgan_lstm.losses import build_losses
+from torchgan_lstm.losses import DOUBLE_BACKWARD_LOSSES, build_losses
 from torchgan_lstm.trainer.device_logging import DeviceLoggingMixin
 
 from .report import markdown_table
+from .stats import t_interval
 
 __all__ = ["MODES", "PAIRS", "run_step_speed"]
 
@@ -42,6 +48,11 @@ __all__ = ["MODES", "PAIRS", "run_step_speed"]
 PAIRS = {
     "dcgan+dcganD": {"generator": "dcgan", "discriminator": "dcgan"},
     "lstm (default pair)": {},  # the gated conv decoder against DCGAN's discriminator
+}
+# The same generators against our ConvDiscriminator, for losses with a gradient penalty.
+PENALTY_PAIRS = {
+    "dcgan+convD": {"generator": "dcgan", "discriminator": "conv"},
+    "lstm (default G)+convD": {"discriminator": "conv"},
 }
 # name -> (generator frozen in the discriminator's step, device logging)
 MODES = {
@@ -59,7 +70,9 @@ class _DeviceLoggingTrainer(DeviceLoggingMixin, Trainer):
 class _Step:
     """One pair's Trainer in one mode, stepping as ``Trainer.train`` does per batch."""
 
-    def __init__(self, overrides: dict, mode: str, block: int, batch: int, device, folder: Path):
+    def __init__(
+        self, overrides: dict, mode: str, loss: str, block: int, batch: int, device, folder: Path
+    ):
         frozen, device_log = MODES[mode]
         config = RunConfig(**overrides)
         adam = {"name": Adam, "args": {"lr": 2e-4, "betas": (0.5, 0.999)}}
@@ -72,7 +85,7 @@ class _Step:
         cls, extra = (_DeviceLoggingTrainer, {"log_every": block}) if device_log else (Trainer, {})
         self.trainer = cls(
             models,
-            build_losses("minimax"),
+            build_losses(loss),
             device=device,
             checkpoints=str(folder / "gan"),
             recon=str(folder / "images"),
@@ -87,6 +100,25 @@ class _Step:
     def _sync(self) -> None:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
+
+    def saved_mb_in_discriminator_step(self) -> float:
+        """MiB of activations autograd keeps for backward while one discriminator loss runs."""
+        trainer = self.trainer
+        params = {p.data_ptr() for name in trainer.model_names
+                  for p in getattr(trainer, name).parameters()}  # fmt: skip
+        storages: dict[int, int] = {}
+
+        def pack(t):
+            if t.data_ptr() not in params:
+                storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+            return t
+
+        name = next(n for n in trainer.losses if "Discriminator" in n)
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            trainer.losses[name].train_ops(**trainer._get_arguments(trainer.loss_arg_maps[name]))
+        for model in trainer.model_names:
+            getattr(trainer, model).zero_grad()
+        return sum(storages.values()) / 2**20
 
     def run(self, steps: int) -> float:
         """Seconds per step over ``steps`` steps."""
@@ -113,6 +145,7 @@ def run_step_speed(
     batch: int = 64,
     device: str = "cpu",
     name: str = "step-speed",
+    loss: str = "minimax",
 ) -> dict:
     """Run the step suite; write ``<name>.json`` and ``<name>.md`` into ``out``.
 
@@ -124,20 +157,24 @@ def run_step_speed(
         batch: images per step.
         device: ``"cpu"`` or ``"cuda"``.
         name: results file stem.
+        loss: loss family (:data:`~torchgan_lstm.losses.LOSS_FAMILIES`).
     """
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(0)
     started = time.perf_counter()
     dev = torch.device(device)
+    # A penalty per image: no batch norm in the critic.
+    pairs = PENALTY_PAIRS if loss in DOUBLE_BACKWARD_LOSSES else PAIRS
     with tempfile.TemporaryDirectory() as tmp:
         steps = {
-            (pair, mode): _Step(overrides, mode, block, batch, dev, Path(tmp) / pair / mode)
-            for pair, overrides in PAIRS.items()
+            (pair, mode): _Step(overrides, mode, loss, block, batch, dev, Path(tmp) / pair / mode)
+            for pair, overrides in pairs.items()
             for mode in MODES
         }
         for step in steps.values():  # warm-up: optimizer state, allocator, one flush
             step.run(block)
+        saved = {key: step.saved_mb_in_discriminator_step() for key, step in steps.items()}
         times: dict = {key: [] for key in steps}
         for _ in range(rounds):
             for key, step in steps.items():
@@ -145,15 +182,24 @@ def run_step_speed(
         for step in steps.values():
             step.trainer.logger.close()
     median = {key: statistics.median(ts) for key, ts in times.items()}
-    base = median["dcgan+dcganD", "torchgan"]
+    base = median[next(iter(pairs)), "torchgan"]
+    paired = {
+        (pair, mode): t_interval(
+            [t / ref for t, ref in zip(times[pair, mode], times[pair, "torchgan"], strict=True)]
+        )
+        for pair, mode in steps
+    }
     rows = [
         {
             "pair": pair,
             "step": mode,
             "step_ms": 1000 * median[pair, mode],
-            "vs_dcgan_torchgan": median[pair, mode] / base,
+            "vs_dcgan_torchgan": median[pair, mode] / base,  # DCGAN: the first pair
             "vs_same_pair_torchgan": median[pair, mode] / median[pair, "torchgan"],
+            "paired_ratio_95ci": f"{paired[pair, mode].mean:.3f} [{paired[pair, mode].low:.3f}, "
+            f"{paired[pair, mode].high:.3f}]",
             "spread_ms": 1000 * (max(times[pair, mode]) - min(times[pair, mode])),
+            "d_step_saved_mb": saved[pair, mode],
         }
         for pair, mode in steps
     ]
@@ -164,17 +210,19 @@ def run_step_speed(
         "machine": f"{machine}, {torch.get_num_threads()} threads",
         "torch": torch.__version__,
         "device": device,
+        "loss": loss,
         "batch": batch,
         "block": block,
         "rounds": rounds,
         "rows": rows,
+        "block_seconds_per_step": {f"{pair} | {mode}": ts for (pair, mode), ts in times.items()},
         "seconds": round(time.perf_counter() - started, 1),
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{name}.json").write_text(json.dumps(results, indent=2))
     text = (
         f"# {name}\n\n{results['machine']}, torch {results['torch']}, {device}; batch {batch}, "
-        f"32x32x1, minimax; a step is TorchGAN's train_iter + loss sums + mid-epoch "
+        f"32x32x1, {loss}; a step is TorchGAN's train_iter + loss sums + mid-epoch "
         f"visualisers (TensorBoard on). Median of {rounds} interleaved blocks of {block} steps "
         f"(device-log modes read the device once per block); spread: max - min block. "
         f"Suite time {results['seconds']} s.\n\n" + markdown_table(rows, list(rows[0]))

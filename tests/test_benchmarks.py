@@ -301,3 +301,20 @@ def test_stats_command_writes_the_report_and_the_plot(tmp_path):
     assert "| lstm | dcgan | 5 |" in text and "lstm ahead" in text
     assert "6.0%, 6.0%" in text
     assert (tmp_path / "fake-stats_fcd_vs_seconds.png").stat().st_size > 0
+
+
+def test_steps_suite_times_every_pair_and_mode_and_writes_its_table(tmp_path):
+    from benchmarks.step_speed import MODES, PAIRS, run_step_speed
+
+    results = run_step_speed(tmp_path, rounds=2, block=2, batch=4, name="tiny")
+    assert {(r["pair"], r["step"]) for r in results["rows"]} == {
+        (p, m) for p in PAIRS for m in MODES
+    }
+    for row in results["rows"]:
+        frozen = MODES[row["step"]][0]
+        base = next(
+            r for r in results["rows"] if r["pair"] == row["pair"] and r["step"] == "torchgan"
+        )
+        # the frozen generator keeps none of its activations for the discriminator's step
+        assert (row["d_step_saved_mb"] < base["d_step_saved_mb"]) is frozen
+    assert "paired_ratio_95ci" in (tmp_path / "tiny.md").read_text()
