@@ -24,7 +24,13 @@ from torchgan_lstm.app.config import RunConfig
 from torchgan_lstm.app.flat import FLAT_DEFAULTS, FLAT_MODEL_FIELDS, from_flat
 from torchgan_lstm.app.run import train
 
-__all__ = ["VARIANTS", "StepClock", "run_quality", "summarise"]
+__all__ = [
+    "VARIANTS",
+    "StepClock",
+    "run_quality",
+    "split_variant",
+    "summarise",
+]
 
 # Named model configurations. Ablations add entries here (or pass overrides on the command line).
 # Every variant names its discriminator and whether the LSTM is gated, so that a change of the
@@ -42,6 +48,17 @@ def _dcgan(**fields) -> dict:
 
 def _lstm(decoder: str, gate: bool = False, **fields) -> dict:
     return {"generator": "lstm", "decoder": decoder, "lstm_gate": gate, **fields}
+
+
+# LSTMGenerator arguments that RunConfig has no field for (yet): a variant names them under
+# "generator_args" and they are applied by generator_args_applied for the duration of its run.
+_SKIP_INPUT = {"generator_args": {"lstm_input": "skip"}}
+_SKIP_NOISE_INPUT = {"generator_args": {"lstm_input": "skip+noise"}}
+_ROW_STEPS = {"generator_args": {"cells_per_step": 4}}  # one row of the 4x4 grid per step
+_SMALL_LSTM = {"hidden_size": 128, "num_layers": 1}
+# ConvDiscriminator default candidates (any size, our layout): DCGAN's recipe, spectral norm.
+_BN_D = {"d_norm": "batch", "d_dropout": 0.0, **_CONV_D}
+_SN_D = {"d_norm": "spectral", "d_dropout": 0.0, **_CONV_D}
 
 
 VARIANTS: dict[str, dict] = {
@@ -74,9 +91,23 @@ VARIANTS: dict[str, dict] = {
     "lstm-conv+bnD": _lstm("conv", d_norm="batch", **_CONV_D),
     "lstm-conv+no-dropout": _lstm("conv", d_dropout=0.0, **_CONV_D),
     "lstm-conv+minibatch": _lstm("conv", d_minibatch_features=16, **_CONV_D),
-    # Our ConvDiscriminator with DCGAN's recipe: batch norm, no dropout.
-    "dcgan+bnD": _dcgan(d_norm="batch", d_dropout=0.0, **_CONV_D),
-    "lstm-conv+bnD+gate": _lstm("conv", gate=True, d_norm="batch", d_dropout=0.0, **_CONV_D),
+    # Our ConvDiscriminator with DCGAN's recipe: batch norm, no dropout; or spectral norm, no
+    # dropout (candidates for its defaults, issue 14).
+    "dcgan+bnD": _dcgan(**_BN_D),
+    "lstm-conv+bnD+gate": _lstm("conv", gate=True, **_BN_D),
+    "dcgan+snD": _dcgan(**_SN_D),
+    "lstm-conv+snD+gate": _lstm("conv", gate=True, **_SN_D),
+    # Levers of issue 14 on the default (gated conv decoder, DCGAN's discriminator): a
+    # recurrence that refines the skip map, and cheaper recurrences.
+    "lstm-conv+dcganD+gate+skip-input": _lstm("conv", gate=True, **_DCGAN_D, **_SKIP_INPUT),
+    "lstm-conv+dcganD+gate+skip-noise-input": _lstm(
+        "conv", gate=True, **_DCGAN_D, **_SKIP_NOISE_INPUT
+    ),
+    "lstm-conv+dcganD+gate+h128-l1": _lstm("conv", gate=True, **_DCGAN_D, **_SMALL_LSTM),
+    "lstm-conv+dcganD+gate+row-steps": _lstm("conv", gate=True, **_DCGAN_D, **_ROW_STEPS),
+    "lstm-conv+dcganD+gate+skip-input+h128-l1": _lstm(
+        "conv", gate=True, **_DCGAN_D, **_SKIP_INPUT, **_SMALL_LSTM
+    ),
     # Wasserstein with gradient penalty (Gulrajani et al.: 5 critic steps, Adam 1e-4, beta2 0.9).
     "dcgan+wgan-gp": _dcgan(**_CONV_D, **_WGAN_GP),
     "lstm-conv+wgan-gp": _lstm("conv", **_CONV_D, **_WGAN_GP),
@@ -130,10 +161,21 @@ def shared_fields(base: dict, variant: dict) -> dict:
     return {k: v for k, v in base.items() if k not in unread}
 
 
+def split_variant(variant: dict) -> tuple[dict, dict]:
+    """``(flat fields, extra generator constructor arguments)`` of a variant: arguments newer
+    than the flat vocabulary go under ``generator_args``."""
+    fields = dict(variant)
+    return fields, fields.pop("generator_args", {})
+
+
 def variant_config(overrides: dict, base: dict | None = None, **fields) -> RunConfig:
-    """The run configuration of a variant: shared settings it reads, its overrides, ``fields``."""
-    shared = shared_fields(base or {}, overrides)
-    return RunConfig.from_dict(from_flat({**shared, **overrides, **fields}))
+    """The run configuration of a variant: shared settings it reads, its overrides (with its
+    ``generator_args`` on the generator's constructor arguments), ``fields``."""
+    flat, generator_args = split_variant(overrides)
+    shared = shared_fields(base or {}, flat)
+    config = RunConfig.from_dict(from_flat({**shared, **flat, **fields}))
+    config.generator.init_args.update(generator_args)
+    return config
 
 
 def run_one(name: str, overrides: dict, seed: int, out: Path, base: dict) -> dict:

@@ -1,4 +1,4 @@
-"""Entry point: ``python -m benchmarks.run --suite speed|quality|all``.
+"""Entry point: ``python -m benchmarks.run --suite speed|steps|quality|all``.
 
 Writes JSON and a Markdown table (and plots) into ``benchmarks/results/``.
 """
@@ -31,7 +31,9 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(
         prog="python -m benchmarks.run", description=__doc__.splitlines()[0]
     )
-    p.add_argument("--suite", choices=("speed", "quality", "profile", "all"), default="speed")
+    p.add_argument(
+        "--suite", choices=("speed", "steps", "quality", "profile", "all"), default="speed"
+    )
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
@@ -44,6 +46,12 @@ def main(argv: list[str] | None = None) -> None:
         help="speed modes (benchmarks/speed.py MODES), timed side by side",
     )
     s.add_argument("--rounds", type=int, default=15, help="timed rounds per measurement")
+    s.add_argument(
+        "--block",
+        type=int,
+        default=10,
+        help="steps suite: steps per timed block, and log_every of its device-log modes",
+    )
     q = p.add_argument_group("quality suite")
     q.add_argument("--variants", nargs="*", default=["dcgan", "lstm-conv"])
     q.add_argument(
@@ -58,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     q.add_argument("--max-steps", type=int, default=4000)
     q.add_argument("--eval-every", type=int, default=1000)
     q.add_argument("--metric-samples", type=int, default=5000)
-    q.add_argument("--loss", default="minimax")
+    q.add_argument("--loss", default="minimax", help="loss family (also for --suite steps)")
     q.add_argument("--set", nargs="*", default=[], help="shared RunConfig overrides key=value")
     q.add_argument("--name", default=None, help="results file stem (default: the suite's name)")
     q.add_argument(
@@ -89,6 +97,18 @@ def main(argv: list[str] | None = None) -> None:
             device=args.device,
             modes=args.modes,
             name=args.name or "speed",
+        )
+    if args.suite in ("steps", "all"):
+        from .step_speed import run_step_speed
+
+        run_step_speed(
+            args.out,
+            threads=args.threads,
+            rounds=args.rounds,
+            block=args.block,
+            device=args.device,
+            name=args.name or "step-speed",
+            loss=args.loss,
         )
     if args.suite in ("profile", "all"):
         from .profile import run_profile

@@ -8,11 +8,17 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmarks.quality import VARIANTS, StepClock, run_quality, shared_fields, summarise
+from benchmarks.quality import (
+    VARIANTS,
+    StepClock,
+    run_quality,
+    shared_fields,
+    split_variant,
+    summarise,
+    variant_config,
+)
 from benchmarks.report import write_quality_report
 from benchmarks.speed import _Pair, _round_robin
-from torchgan_lstm.app.config import RunConfig
-from torchgan_lstm.app.flat import from_flat
 from torchgan_lstm.data import DEBIAN_FASHION_MNIST
 
 TINY = {
@@ -31,10 +37,21 @@ def test_shared_overrides_go_to_the_models_that_read_them():
 
 
 def test_variants_are_valid_and_name_their_discriminator_and_gate():
-    for name, fields in VARIANTS.items():
-        RunConfig.from_dict(from_flat(fields)).validate()
+    for name, variant in VARIANTS.items():
+        fields, _ = split_variant(variant)
+        variant_config(variant).validate()
         assert "discriminator" in fields, name
         assert fields["generator"] == "dcgan" or "lstm_gate" in fields, name
+
+
+def test_generator_args_of_a_variant_reach_its_generator():
+    config = variant_config(
+        {**VARIANTS["lstm-conv+dcganD+gate"], "generator_args": {"lstm_input": "skip"}},
+        {"hidden_size": 16, "g_step_channels": 8},
+    ).validate()
+    generator, _ = config.build_models()
+    assert generator.decoder.lstm_input == "skip" and generator.lstm.hidden_size == 16
+    assert config.generator.init_args["lstm_input"] == "skip", "recorded in the checkpoint"
 
 
 def test_step_clock_leaves_out_end_of_epoch_work(monkeypatch):
@@ -160,3 +177,139 @@ def test_ablation_table_summarises_seeds_from_the_result_files(tmp_path, monkeyp
         ablation.write_ablation(tmp_path / "out.md", (("g", (ablation.Row("z", "a", "z"),)),))
     with pytest.raises(FileNotFoundError, match=r"missing\.json"):
         ablation.write_ablation(tmp_path / "out.md", (("g", (ablation.Row("z", "missing", "z"),)),))
+
+
+# benchmarks.stats: intervals and paired comparisons from result files.
+
+
+def _record(variant, seed, fcd, seconds=None, steps=None, shares=None):
+    steps = steps or [1000 * (i + 1) for i in range(len(fcd))]
+    return {
+        "variant": variant,
+        "seed": seed,
+        "steps": steps,
+        "seconds": seconds or [100.0 * (i + 1) for i in range(len(fcd))],
+        "fcd": fcd,
+        "coverage": [10.0] * len(fcd),
+        "class_shares": shares,
+        "class_shares_history": [shares] * len(fcd) if shares else [],
+    }
+
+
+def _write_results(path, runs):
+    path.write_text(json.dumps({"settings": {"device": "cpu"}, "summary": [], "runs": runs}))
+    return path
+
+
+def test_t_interval_matches_the_textbook_values():
+    from benchmarks.stats import t_interval
+
+    interval = t_interval([1.0, 2.0, 3.0])
+    half = 4.302652729911275 / 3**0.5  # t(0.975, df=2) * sd 1 / sqrt(3)
+    assert interval.mean == 2.0 and interval.n == 3
+    assert interval.low == pytest.approx(2.0 - half) and interval.high == pytest.approx(2.0 + half)
+    single = t_interval([5.0])
+    assert (single.low, single.high) == (5.0, 5.0)
+    with pytest.raises(ValueError, match="finite"):
+        t_interval([1.0, float("nan")])
+
+
+def test_paired_difference_pairs_by_seed_and_says_ahead_only_when_the_interval_does():
+    from benchmarks.stats import paired_difference
+
+    a = {0: 10.0, 1: 12.0, 2: 14.0, 7: 99.0}  # seed 7 has no partner: left out
+    b = {0: 11.0, 1: 12.5, 2: 15.5, 3: 1.0}
+    diff = paired_difference(a, b)
+    assert diff.seeds == (0, 1, 2)
+    half = 4.302652729911275 * 0.5 / 3**0.5
+    assert diff.t.mean == pytest.approx(-1.0)
+    assert (diff.t.low, diff.t.high) == (pytest.approx(-1 - half), pytest.approx(-1 + half))
+    assert diff.verdict("A", "B") == "no claim (the interval contains 0)"
+    assert -1.5 <= diff.bootstrap_low <= -1.0 <= diff.bootstrap_high <= -0.5
+    from scipy.stats import ttest_rel
+
+    expected = ttest_rel([10.0, 12.0, 14.0], [11.0, 12.5, 15.5]).pvalue  # 0.074
+    assert diff.p_value == pytest.approx(expected)
+    clear = paired_difference({s: 10.0 + 0.1 * s for s in range(5)}, {s: 20.0 for s in range(5)})
+    assert clear.verdict("A", "B") == "A ahead" and clear.p_value < 1e-6
+    assert paired_difference({0: 1.0, 1: 2.0}, {0: 2.0, 1: 3.0}).t.low == -1.0  # no spread
+    assert (
+        clear.bootstrap_low
+        == paired_difference(
+            {s: 10.0 + 0.1 * s for s in range(5)}, {s: 20.0 for s in range(5)}
+        ).bootstrap_low
+    ), "the bootstrap is seeded"
+    with pytest.raises(ValueError, match="no seed"):
+        paired_difference({0: 1.0}, {1: 1.0})
+
+
+def test_values_at_steps_seconds_and_a_reference_budget():
+    from benchmarks.stats import resolve_at, value_at_seconds
+
+    run = _record("lstm", 0, [50.0, 30.0], seconds=[100.0, 200.0], shares=[0.04, 0.2])
+    assert value_at_seconds(run, 150.0) == pytest.approx(40.0)
+    assert value_at_seconds(run, 99.0) is None and value_at_seconds(run, 201.0) is None
+    runs = [
+        run,
+        _record("lstm", 1, [60.0, 20.0], seconds=[100.0, 300.0]),
+        _record("dcgan", 0, [45.0, 35.0], seconds=[75.0, 150.0]),
+        _record("dcgan", 1, [40.0, 30.0], seconds=[100.0, 200.0]),
+    ]
+    at_budget = resolve_at(runs, "lstm", "budget:dcgan:2000")
+    assert at_budget[0]["fcd"] == pytest.approx(40.0) and at_budget[0]["where"] == "150 s"
+    assert at_budget[1]["fcd"] == pytest.approx(40.0)
+    last = resolve_at(runs, "lstm", "last")
+    assert last[0] == {"fcd": 30.0, "share": 0.04, "where": "step 2000"}
+    assert resolve_at(runs, "lstm", "step:3000")[0]["fcd"] is None
+    with pytest.raises(ValueError, match="no runs of variant 'gru'"):
+        resolve_at(runs, "gru", "last")
+    with pytest.raises(ValueError, match="at must be"):
+        resolve_at(runs, "lstm", "halfway")
+
+
+def test_curve_band_covers_the_seeds_where_all_have_values():
+    from benchmarks.stats import curve_with_band
+
+    runs = [
+        _record("v", 0, [40.0, 20.0], seconds=[100.0, 300.0]),
+        _record("v", 1, [60.0, 40.0], seconds=[150.0, 250.0]),
+    ]
+    xs, mean, low, high = curve_with_band(runs, "v", points=3)
+    assert list(xs) == [150.0, 200.0, 250.0]
+    assert mean[0] == pytest.approx((35.0 + 60.0) / 2)
+    assert all(low <= mean) and all(mean <= high)
+    steps, step_mean, _, _ = curve_with_band(runs, "v", x="step")
+    assert list(steps) == [1000.0, 2000.0] and step_mean[1] == pytest.approx(30.0)
+
+
+def test_stats_command_writes_the_report_and_the_plot(tmp_path):
+    from benchmarks.stats import main
+
+    runs = [_record("lstm", s, [50.0 - s, 30.0 - s], shares=[0.06] * 10) for s in range(5)]
+    runs += [_record("dcgan", s, [55.0 + s, 40.0 + s]) for s in range(5)]
+    results = _write_results(tmp_path / "fake.json", runs)
+    out = tmp_path / "fake-stats.md"
+    main([str(results), "--pair", "lstm", "dcgan", "--at", "last", "--at", "step:1000",
+          "--out", str(out), "--plot"])  # fmt: skip
+    text = out.read_text()
+    assert "## At last" in text and "## At step:1000" in text
+    assert "| lstm | dcgan | 5 |" in text and "lstm ahead" in text
+    assert "6.0%, 6.0%" in text
+    assert (tmp_path / "fake-stats_fcd_vs_seconds.png").stat().st_size > 0
+
+
+def test_steps_suite_times_every_pair_and_mode_and_writes_its_table(tmp_path):
+    from benchmarks.step_speed import MODES, PAIRS, run_step_speed
+
+    results = run_step_speed(tmp_path, rounds=2, block=2, batch=4, name="tiny")
+    assert {(r["pair"], r["step"]) for r in results["rows"]} == {
+        (p, m) for p in PAIRS for m in MODES
+    }
+    for row in results["rows"]:
+        frozen = MODES[row["step"]][0]
+        base = next(
+            r for r in results["rows"] if r["pair"] == row["pair"] and r["step"] == "torchgan"
+        )
+        # the frozen generator keeps none of its activations for the discriminator's step
+        assert (row["d_step_saved_mb"] < base["d_step_saved_mb"]) is frozen
+    assert "paired_ratio_95ci" in (tmp_path / "tiny.md").read_text()

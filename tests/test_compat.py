@@ -7,14 +7,23 @@ from pathlib import Path
 import pytest
 import torch
 from torchgan.logging.visualize import ImageVisualize
-from torchgan.losses import MinimaxDiscriminatorLoss, MinimaxGeneratorLoss
+from torchgan.losses import (
+    AuxiliaryClassifierDiscriminatorLoss,
+    BoundaryEquilibriumDiscriminatorLoss,
+    DiscriminatorLoss,
+    MinimaxDiscriminatorLoss,
+    MinimaxGeneratorLoss,
+    WassersteinGradientPenalty,
+)
+from torchgan.models import DCGANDiscriminator, DCGANGenerator
 from torchgan.trainer import Trainer
 from torchgan.trainer.base_trainer import BaseTrainer
 
 from torchgan_lstm import compat
 from torchgan_lstm.checkpoint import CheckpointError
+from torchgan_lstm.losses import build_losses
 
-from .conftest import model_config
+from .conftest import blob_images, model_config
 
 
 def make_trainer(trainer_paths, epochs=1, **generator_args):
@@ -53,6 +62,7 @@ def _owners():
         "BaseTrainer.load_model": BaseTrainer,
         "BaseTrainer.save_model": BaseTrainer,
         "BaseTrainer._store_loss_maps": BaseTrainer,
+        **{f"{cls.__name__}.train_ops": cls for cls in compat._GENERATOR_CALLING_LOSSES},
     }
 
 
@@ -212,3 +222,150 @@ def test_checkpoint_pickles_nothing_but_allow_listed_classes(trainer_paths, blob
     allowed = {f"{c.__module__}.{c.__qualname__}" for c in checkpoint_safe_classes()}
     assert unsafe, "TorchGAN pickles its loss objects: the allow-list is needed"
     assert set(unsafe) <= allowed
+
+
+# The generator in the discriminator's step: no graph recorded, the same numbers.
+
+_D_LOSSES = (
+    DiscriminatorLoss,
+    WassersteinGradientPenalty,
+    BoundaryEquilibriumDiscriminatorLoss,
+    AuxiliaryClassifierDiscriminatorLoss,
+)
+
+
+def _restore_d_losses(monkeypatch):
+    for cls in _D_LOSSES:
+        monkeypatch.setattr(cls, "train_ops", compat.ORIGINALS[f"{cls.__name__}.train_ops"])
+
+
+def _record_generator_graph(generator) -> list[bool]:
+    """Register a hook noting, for each call, whether the images carry the generator's graph."""
+    seen = []
+    generator.register_forward_hook(lambda m, i, out: seen.append(out.grad_fn is not None))
+    return seen
+
+
+def _dcgan_config(size=16):
+    adam = {"name": torch.optim.Adam, "args": {"lr": 2e-4, "betas": (0.5, 0.999)}}
+    args = {"out_size": size, "out_channels": 1, "step_channels": 8, "encoding_dims": 16}
+    return {
+        "generator": {"name": DCGANGenerator, "args": args, "optimizer": adam},
+        "discriminator": {
+            "name": DCGANDiscriminator,
+            "args": {"in_size": size, "in_channels": 1, "step_channels": 8},
+            "optimizer": adam,
+        },
+    }
+
+
+def _trainer(config, family, trainer_paths):
+    return Trainer(
+        config, build_losses(family), device=torch.device("cpu"), sample_size=8, **trainer_paths
+    )
+
+
+@pytest.mark.parametrize("fixed", [True, False])
+@pytest.mark.parametrize("family", ["minimax", "wgan-gp"])
+def test_discriminator_step_records_no_generator_graph(trainer_paths, monkeypatch, fixed, family):
+    if not fixed:
+        _restore_d_losses(monkeypatch)
+    torch.manual_seed(0)
+    trainer = _trainer(model_config({"lstm_gate": False}), family, trainer_paths)
+    trainer.real_inputs = blob_images(8)
+    seen = _record_generator_graph(trainer.generator)
+    grad_mode = []
+    trainer.generator.register_forward_pre_hook(
+        lambda m, i: grad_mode.append(torch.is_grad_enabled())
+    )
+    for name in ("WassersteinDiscriminatorLoss", "MinimaxDiscriminatorLoss"):
+        if name in trainer.losses:
+            d_loss = trainer.losses[name]
+    d_loss.train_ops(**trainer._get_arguments(trainer.loss_arg_maps[type(d_loss).__name__]))
+    assert seen == [not fixed], "the discriminator's step builds the generator's graph only unfixed"
+    assert grad_mode == [True], "autograd's mode is left on (same kernels as in training)"
+    if family == "wgan-gp":  # the penalty differentiates at the generated images, not through G
+        trainer.generator.zero_grad()
+        trainer.losses["WassersteinGradientPenalty"].train_ops(
+            **trainer._get_arguments(trainer.loss_arg_maps["WassersteinGradientPenalty"])
+        )
+        reached = any(p.grad is not None for p in trainer.generator.parameters())
+        assert reached is not fixed
+        assert any(p.grad is not None for p in trainer.discriminator.parameters())
+    assert all(p.requires_grad for p in trainer.generator.parameters()), "restored after the call"
+
+
+def _train_steps(config, family, trainer_paths, steps=4, opt_in=None):
+    torch.manual_seed(0)
+    trainer = _trainer(config, family, trainer_paths)
+    if opt_in is not None:
+        trainer.generator.frozen_in_discriminator_step = opt_in
+    trainer.real_inputs = blob_images(8)
+    losses = [trainer.train_iter()[:2] for _ in range(steps)]
+    weights = [t.clone() for name in ("generator", "discriminator")
+               for t in getattr(trainer, name).state_dict().values()]  # fmt: skip
+    return losses, weights, trainer.logger.get_loss_viz().logs
+
+
+@pytest.mark.parametrize(
+    ("config", "family", "opt_in"),
+    [
+        (model_config({"lstm_gate": False}), "minimax", None),
+        (model_config({"lstm_gate": False}), "wgan-gp", None),
+        (model_config({"lstm_gate": False, "batchnorm": True}), "lsgan", None),
+        (_dcgan_config(), "minimax", True),  # TorchGAN's own models, opted in
+    ],
+    ids=["lstm-minimax", "lstm-wgan-gp", "lstm-lsgan", "dcgan-opted-in-minimax"],
+)
+def test_frozen_generator_gives_bit_identical_training(
+    trainer_paths, monkeypatch, config, family, opt_in
+):
+    fixed = _train_steps(config, family, trainer_paths, opt_in=opt_in)
+    _restore_d_losses(monkeypatch)
+    original = _train_steps(config, family, trainer_paths, opt_in=opt_in)
+    assert fixed[0] == original[0], "the same loss values, bit for bit"
+    assert fixed[2] == original[2]
+    for a, b in zip(fixed[1], original[1], strict=True):
+        assert torch.equal(a, b), "the same weights and batch-norm statistics, bit for bit"
+
+
+def test_other_models_are_run_as_torchgan_runs_them(trainer_paths):
+    torch.manual_seed(0)
+    trainer = _trainer(_dcgan_config(), "minimax", trainer_paths)
+    trainer.real_inputs = blob_images(8)
+    seen = _record_generator_graph(trainer.generator)
+    trainer.losses["MinimaxDiscriminatorLoss"].train_ops(
+        **trainer._get_arguments(trainer.loss_arg_maps["MinimaxDiscriminatorLoss"])
+    )
+    assert seen == [True], "TorchGAN's DCGAN is not ours and did not opt in"
+    assert compat.frozen_in_discriminator_step(trainer.generator) is False
+    trainer.generator.frozen_in_discriminator_step = True
+    assert compat.frozen_in_discriminator_step(trainer.generator) is True
+
+
+def test_our_generator_can_opt_out(trainer_paths):
+    torch.manual_seed(0)
+    trainer = _trainer(model_config(), "minimax", trainer_paths)
+    trainer.generator.frozen_in_discriminator_step = False
+    trainer.real_inputs = blob_images(8)
+    seen = _record_generator_graph(trainer.generator)
+    trainer.losses["MinimaxDiscriminatorLoss"].train_ops(
+        **trainer._get_arguments(trainer.loss_arg_maps["MinimaxDiscriminatorLoss"])
+    )
+    assert seen == [True]
+
+
+def test_a_users_own_train_ops_gets_the_real_generator(trainer_paths):
+    received = []
+
+    def own_train_ops(loss, generator, *args):
+        received.append(generator)
+        return 0.0
+
+    torch.manual_seed(0)
+    trainer = _trainer(model_config(), "minimax", trainer_paths)
+    loss = trainer.losses["MinimaxDiscriminatorLoss"]
+    loss.override_train_ops = own_train_ops
+    trainer.real_inputs = blob_images(8)
+    loss.train_ops(**trainer._get_arguments(trainer.loss_arg_maps["MinimaxDiscriminatorLoss"]))
+    assert received == [trainer.generator]

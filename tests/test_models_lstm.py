@@ -247,3 +247,95 @@ def test_lstm_gate_is_on_by_default_where_it_applies(kwargs, gated):
 def test_lstm_gate_needs_the_conv_decoder_with_its_skip_path(kwargs):
     with pytest.raises(ValueError, match="lstm_gate=True needs decoder='conv' with latent_skip"):
         LSTMGenerator(**{**SMALL_GENERATOR, **kwargs}, lstm_gate=True)
+
+
+# The recurrence that refines the skip map: lstm_input="skip" / "skip+noise", cells_per_step.
+
+REFINING = [  # (arguments, image side); the base map has 16 channels at both sides
+    ({"lstm_input": "skip"}, 16),
+    ({"lstm_input": "skip+noise"}, 16),
+    ({"lstm_input": "skip", "cells_per_step": 4}, 16),
+    ({"lstm_input": "noise", "cells_per_step": 4}, 16),
+    ({"lstm_input": "skip+noise", "cells_per_step": 7}, 28),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "size"), REFINING)
+def test_refining_lstm_shapes_and_steps(kwargs, size):
+    channels = 16
+    g = small("conv", out_size=size, **kwargs)
+    base = upsampling_plan((size, size))[0]
+    steps = base[0] * base[1] // kwargs.get("cells_per_step", 1)
+    seen = []
+    g.lstm.register_forward_hook(lambda m, inp, out: seen.append(inp[0].shape))
+    x = g(*g.sampler(3, "cpu"))
+    assert x.shape == (3, 1, size, size)
+    width = {"noise": 0, "skip": 1, "skip+noise": 1}[kwargs["lstm_input"]]
+    width *= channels * kwargs.get("cells_per_step", 1)
+    if kwargs["lstm_input"] != "skip":
+        width += 16 // 2  # the noise projection: input_size defaults to hidden_size // 2
+    assert seen == [(3, steps, width)]
+
+
+@pytest.mark.parametrize("lstm_input", ["skip", "skip+noise"])
+def test_refining_lstm_starts_as_the_skip_path_alone(lstm_input):
+    torch.manual_seed(0)
+    g = small("conv", out_size=16, lstm_input=lstm_input).eval()
+    assert g.decoder.gate is not None and g.decoder.gate.item() == 0.0
+    z = g.sampler(4, "cpu")[0]
+    decoder = g.decoder
+    skip_alone = decoder.head(decoder.skip(z).view(4, 16, 4, 4))
+    assert torch.equal(g(z), torch.tanh(skip_alone))
+
+
+@pytest.mark.parametrize("lstm_input", ["skip", "skip+noise"])
+def test_gradient_reaches_the_refining_lstm_through_the_gate(lstm_input):
+    torch.manual_seed(0)
+    g = small("conv", out_size=16, lstm_input=lstm_input)
+    z = g.sampler(4, "cpu")[0]
+    g(z).square().mean().backward()
+    assert g.decoder.gate.grad.abs() > 0, "at gate 0 the gate itself learns"
+    g.zero_grad()
+    with torch.no_grad():
+        g.decoder.gate.fill_(0.5)
+    g(z).square().mean().backward()
+    for name, p in g.lstm.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+def test_skip_input_lstm_sees_the_noise_only_through_the_skip_map():
+    torch.manual_seed(0)
+    g = small("conv", out_size=16, lstm_input="skip").eval()
+    with torch.no_grad():
+        g.decoder.gate.fill_(1.0)
+        g.decoder.skip.weight.zero_()  # the skip map no longer depends on z
+    z1, z2 = torch.randn(2, 4, 12)
+    assert torch.equal(g(z1), g(z2)), "with a constant skip map every z gives the same image"
+    noise = small("conv", out_size=16, lstm_input="skip+noise").eval()
+    with torch.no_grad():
+        noise.decoder.gate.fill_(1.0)
+        noise.decoder.skip.weight.zero_()
+    assert not torch.allclose(noise(z1), noise(z2)), "skip+noise also reads z directly"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"lstm_input": "pixels"}, "lstm_input must be one of 'noise', 'skip', 'skip\\+noise'"),
+        ({"lstm_input": "skip", "latent_skip": False}, "reads the latent skip map, which needs"),
+        ({"lstm_input": "skip", "input_size": 8}, "input_size is the width of each step's"),
+        ({"lstm_input": "skip", "decoder": "rows"}, "shape the conv decoder's recurrence"),
+        ({"cells_per_step": 2, "decoder": "canvas"}, "shape the conv decoder's recurrence"),
+        ({"cells_per_step": 3}, r"cells_per_step must divide the base grid's 16 cells \(4x4\)"),
+        ({"cells_per_step": 0}, "cells_per_step must be >= 1, got 0"),
+    ],
+)
+def test_refining_lstm_refuses_settings_it_cannot_honour(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        small(kwargs.pop("decoder", "conv"), **{"out_size": 16, **kwargs})
+
+
+def test_defaults_read_the_noise_one_cell_per_step():
+    g = LSTMGenerator(**SMALL_GENERATOR)
+    assert g.decoder.lstm_input == "noise" and g.decoder.cells_per_step == 1
+    assert g.lstm.input_size == SMALL_GENERATOR["hidden_size"] // 2

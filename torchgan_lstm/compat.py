@@ -21,27 +21,58 @@ without it. The originals stay reachable in :data:`ORIGINALS` for those tests.
   package is in the ``Trainer``, it now first runs
   :func:`torchgan_lstm.losses.check_loss_support`, a ``ValueError`` naming the family needed; a
   ``Trainer`` without our models is left exactly as TorchGAN builds it.
+- The discriminator's losses (``DiscriminatorLoss.train_ops``, which the minimax, least-squares,
+  hinge, Wasserstein and energy-based losses run, and the ``train_ops`` of
+  ``WassersteinGradientPenalty``, ``BoundaryEquilibriumDiscriminatorLoss`` and
+  ``AuxiliaryClassifierDiscriminatorLoss``) ran the generator with autograd recording, only to
+  detach its images (or, in the penalty and ACGAN, to backpropagate into a generator whose
+  gradients the generator's own step zeroes first): a forward graph of the generator kept and,
+  for those two, a backward through it, every discriminator step. For a generator of this package
+  (or any model with ``frozen_in_discriminator_step = True``) the loss now sees it through
+  :class:`FrozenGenerator`: its parameters do not record a graph and its images are a leaf that
+  requires grad, so every loss still differentiates through the discriminator (the penalties
+  take their gradient at those images). Autograd's mode stays on, so every kernel, random draw
+  and batch-norm update is the one TorchGAN ran: losses and weights are bit-identical (tested).
+  Other models are left as TorchGAN runs them (set the attribute to ``False`` to opt ours out).
 """
 
 from __future__ import annotations
+
+import functools
 
 import torch
 import torchgan.models
 import torchvision
 from torchgan.logging.visualize import GradientVisualize, ImageVisualize, LossVisualize
+from torchgan.losses import (
+    AuxiliaryClassifierDiscriminatorLoss,
+    BoundaryEquilibriumDiscriminatorLoss,
+    DiscriminatorLoss,
+    WassersteinGradientPenalty,
+)
 from torchgan.models import Discriminator, Generator
 from torchgan.trainer.base_trainer import BaseTrainer
 
 from .checkpoint import CheckpointError, atomic_save, check_state_dict, safe_load
-from .losses import check_loss_support
+from .losses import check_loss_support, is_ours
 
-__all__ = ["ORIGINALS", "apply"]
+__all__ = ["ORIGINALS", "FrozenGenerator", "apply", "frozen_in_discriminator_step"]
+
+# The discriminator losses whose own train_ops call the generator (the others reach one of these
+# through super(): WassersteinDiscriminatorLoss, EnergyBasedDiscriminatorLoss).
+_GENERATOR_CALLING_LOSSES = (
+    DiscriminatorLoss,
+    WassersteinGradientPenalty,
+    BoundaryEquilibriumDiscriminatorLoss,
+    AuxiliaryClassifierDiscriminatorLoss,
+)
 
 ORIGINALS = {
     "ImageVisualize.__call__": ImageVisualize.__call__,
     "BaseTrainer.load_model": BaseTrainer.load_model,
     "BaseTrainer.save_model": BaseTrainer.save_model,
     "BaseTrainer._store_loss_maps": BaseTrainer._store_loss_maps,
+    **{f"{cls.__name__}.train_ops": cls.train_ops for cls in _GENERATOR_CALLING_LOSSES},
 }
 
 
@@ -146,11 +177,82 @@ def _store_loss_maps(self):
     ORIGINALS["BaseTrainer._store_loss_maps"](self)
 
 
+def frozen_in_discriminator_step(generator) -> bool:
+    """Whether the discriminator's losses run ``generator`` without recording its graph.
+
+    ``generator.frozen_in_discriminator_step`` decides when set (``True``/``False``); otherwise
+    it is on for this package's models and off for every other, which TorchGAN runs as it always
+    did.
+    """
+    chosen = getattr(generator, "frozen_in_discriminator_step", None)
+    return is_ours(generator) if chosen is None else bool(chosen)
+
+
+class FrozenGenerator:
+    """The generator as a discriminator's loss sees it: every attribute of the generator, but a
+    call records no graph through its parameters and returns its images as a leaf that requires
+    grad (so a gradient penalty at those images, or any loss, still reaches the discriminator).
+
+    Only ``requires_grad`` of the parameters changes, for the duration of the call; autograd's
+    mode stays on, so the generator runs exactly the kernels and random draws it runs in
+    training (PyTorch's CPU LSTM picks other kernels under ``torch.no_grad()``, rounding
+    differently), and a generator that behaves differently without grad mode (like the
+    distributed one, which draws its rank's noise only then) behaves the same.
+
+    Args:
+        generator: the ``Trainer``'s generator.
+    """
+
+    def __init__(self, generator: torch.nn.Module):
+        self.generator = generator
+
+    def __getattr__(self, name: str):
+        return getattr(self.generator, name)
+
+    def __call__(self, *args, **kwargs):
+        params = [p for p in self.generator.parameters() if p.requires_grad]
+        try:
+            for p in params:
+                p.requires_grad_(False)
+            images = self.generator(*args, **kwargs)
+        finally:
+            for p in params:
+                p.requires_grad_(True)
+        if isinstance(images, torch.Tensor) and images.is_floating_point():
+            images.requires_grad_()
+        return images
+
+
+def _frozen_generator_train_ops(train_ops):
+    """Wrap a discriminator loss's ``train_ops`` so that it sees the generator frozen."""
+
+    @functools.wraps(train_ops)  # keeps the signature that TorchGAN maps arguments from
+    def wrapped(self, *args, **kwargs):
+        if self.override_train_ops is None:  # a user's own train_ops gets the real model
+            if "generator" in kwargs:
+                kwargs["generator"] = _frozen(kwargs["generator"])
+            elif args:
+                args = (_frozen(args[0]), *args[1:])
+        return train_ops(self, *args, **kwargs)
+
+    return wrapped
+
+
+def _frozen(generator):
+    if isinstance(generator, FrozenGenerator) or not frozen_in_discriminator_step(generator):
+        return generator
+    return FrozenGenerator(generator)
+
+
 _PATCHES = {
     (ImageVisualize, "__call__"): _image_visualize_call,
     (BaseTrainer, "load_model"): _load_model,
     (BaseTrainer, "save_model"): _save_model,
     (BaseTrainer, "_store_loss_maps"): _store_loss_maps,
+    **{
+        (cls, "train_ops"): _frozen_generator_train_ops(ORIGINALS[f"{cls.__name__}.train_ops"])
+        for cls in _GENERATOR_CALLING_LOSSES
+    },
 }
 
 

@@ -151,6 +151,9 @@ class RunSettings:
         amp: bf16 autocast around both models (best on CUDA).
         compile: torch.compile both models (not with gradient-penalty losses).
         channels_last: NHWC memory format for the convolutions.
+        log_every: read the losses and gradient statistics from the device every this many
+            steps (and before each checkpoint) instead of after every step, so TorchGAN's
+            logging does not stall a GPU; null: after every step, as TorchGAN does.
     """
 
     loss: str = "minimax"
@@ -172,6 +175,7 @@ class RunSettings:
     amp: bool = False
     compile: bool = False
     channels_last: bool = False
+    log_every: int | None = None
 
 
 @dataclass
@@ -226,8 +230,9 @@ class RunConfig(RunSettings):
         check_choice("device", self.device, DEVICES)
         for name in ("batch_size", "max_steps", "eval_every", "ncritic", "sample_size"):
             check_int(name, getattr(self, name))
-        if self.epochs is not None:
-            check_int("epochs", self.epochs)
+        for name in ("epochs", "log_every"):
+            if getattr(self, name) is not None:
+                check_int(name, getattr(self, name))
         check_int("metric_samples", self.metric_samples, minimum=0)
         for name in ("g_lr", "d_lr"):
             if not getattr(self, name) > 0:

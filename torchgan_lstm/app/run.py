@@ -116,6 +116,7 @@ def build_trainer(
         amp=config.amp,
         compile=config.compile,
         channels_last=config.channels_last,
+        log_every=config.log_every,
         metrics_list=metrics or None,
         device=strategy.device,
         ncritic=config.ncritic,

@@ -1,15 +1,18 @@
 """LSTM generators for TorchGAN: three ways for a recurrence to draw an image.
 
 - ``decoder="conv"``: one LSTM step per cell of a small base grid; the steps' outputs form a
-  feature map that transposed convolutions upsample to the image (the proposal's design).
+  feature map that transposed convolutions upsample to the image (the proposal's design). Each
+  step reads its own linear projection of the noise (``lstm_input="noise"``) or the cells of
+  the latent skip map that the LSTM's output is added to (``lstm_input="skip"``), so that the
+  recurrence refines that map cell by cell.
 - ``decoder="rows"``: scanline synthesis; one LSTM step per row (or band of rows), each step's
   output projected to that band's pixels.
 - ``decoder="canvas"``: recurrent drawing after GRAN and DRAW; ``steps`` LSTM steps, each hidden
   state decoded by one shared transposed-conv decoder into an update of a full-size canvas.
 
 Every recurrence is one call of PyTorch's fused ``nn.LSTM`` (cuDNN on GPU) over the whole
-sequence: the per-step inputs depend only on the noise, never on earlier outputs, so no Python
-loop over time is needed.
+sequence: the per-step inputs depend only on the noise (directly or through the skip map), never
+on earlier outputs, so no Python loop over time is needed.
 """
 
 from __future__ import annotations
@@ -32,10 +35,13 @@ from .._validation import (
 from ..registry import register_model
 from ._blocks import ConvHead, base_channels, init_lstm_, upsampling_plan
 
-__all__ = ["DECODERS", "LABEL_TYPES", "LSTMGenerator", "gate_applies"]
+__all__ = ["DECODERS", "LABEL_TYPES", "LSTM_INPUTS", "LSTMGenerator", "gate_applies"]
 
 DECODERS = ("conv", "rows", "canvas")
 LABEL_TYPES = ("none", "generated", "required")
+# What each step of the conv decoder's LSTM reads: a projection of the noise, the cells of the
+# latent skip map it refines, or both side by side.
+LSTM_INPUTS = ("noise", "skip", "skip+noise")
 
 
 def _run_lstm(lstm: nn.LSTM, inputs: torch.Tensor) -> tuple[torch.Tensor, tuple]:
@@ -68,7 +74,8 @@ def gate_applies(decoder: str, latent_skip: bool) -> bool:
 
 
 class _ConvDecoder(nn.Module):
-    """LSTM over the cells of the base grid, then DCGAN-style upsampling."""
+    """LSTM over the cells of the base grid (``cells_per_step`` at a time, in raster order), then
+    DCGAN-style upsampling."""
 
     def __init__(
         self,
@@ -80,13 +87,19 @@ class _ConvDecoder(nn.Module):
         nl,
         lstm_kw,
         latent_skip,
+        lstm_input="noise",
+        cells_per_step=1,
     ):
         super().__init__()
         base = upsampling_plan(out_size)[0]
         channels, cells = base_channels(out_size, step_channels), base[0] * base[1]
-        self.inputs = _SequenceInput(in_features, cells, lstm_kw["input_size"])
-        self.lstm = nn.LSTM(batch_first=True, **lstm_kw)
-        self.to_cell = nn.Linear(lstm_kw["hidden_size"], channels)
+        self.lstm_input, self.cells_per_step = lstm_input, cells_per_step
+        noise_width = 0 if lstm_input == "skip" else lstm_kw["input_size"]
+        skip_width = channels * cells_per_step if lstm_input != "noise" else 0
+        steps = cells // cells_per_step
+        self.inputs = _SequenceInput(in_features, steps, noise_width) if noise_width else None
+        self.lstm = nn.LSTM(batch_first=True, **{**lstm_kw, "input_size": noise_width + skip_width})
+        self.to_cell = nn.Linear(lstm_kw["hidden_size"], channels * cells_per_step)
         # A direct linear path from the noise to the base map (DCGAN's first layer): the LSTM
         # then refines a map instead of being its only source.
         self.skip = nn.Linear(in_features, channels * cells) if latent_skip else None
@@ -97,19 +110,36 @@ class _ConvDecoder(nn.Module):
         self.head = ConvHead(out_size, out_channels, step_channels, batchnorm, nl)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        batch = z.size(0)
-        out, _ = _run_lstm(self.lstm, self.inputs(z))  # (batch, cells, hidden)
-        cells = self.to_cell(out)  # (batch, cells, base_channels), cells in raster order
+        batch, channels = z.size(0), self.head.base_channels
+        skip = None
+        if self.skip is not None:
+            skip = self.skip(z).view(batch, channels, *self.head.base)
+        out, _ = _run_lstm(self.lstm, self._sequence(z, skip))  # (batch, steps, hidden)
+        # (batch, steps, cells_per_step * base_channels) -> (batch, cells, base_channels), cells
+        # in raster order
+        cells = self.to_cell(out).reshape(batch, -1, channels)
         # transpose + reshape leaves channels-last strides; made contiguous (one small copy)
         # because TorchInductor (torch 2.11, CUDA, with --amp --compile) predicted the wrong
         # strides for the backward of the next transposed convolution given such an input.
-        fmap = cells.transpose(1, 2).reshape(batch, self.head.base_channels, *self.head.base)
+        fmap = cells.transpose(1, 2).reshape(batch, channels, *self.head.base)
         fmap = fmap.contiguous()
         if self.gate is not None:
             fmap = self.gate * fmap
-        if self.skip is not None:
-            fmap = self.skip(z).view_as(fmap) + fmap
+        if skip is not None:
+            fmap = skip + fmap
         return self.head(fmap)
+
+    def _sequence(self, z: torch.Tensor, skip: torch.Tensor | None) -> torch.Tensor:
+        """The LSTM's input ``(batch, steps, width)``: the skip map's cells in raster order,
+        ``cells_per_step`` per step, and/or each step's projection of the noise."""
+        parts = []
+        if self.lstm_input != "noise":
+            batch, channels = skip.shape[:2]
+            cells = skip.flatten(2).transpose(1, 2)  # (batch, cells, channels)
+            parts.append(cells.reshape(batch, -1, self.cells_per_step * channels))
+        if self.inputs is not None:
+            parts.append(self.inputs(z))
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=2)
 
 
 class _RowsDecoder(nn.Module):
@@ -158,6 +188,30 @@ class _CanvasDecoder(nn.Module):
         return updates.view(batch, self.steps, *updates.shape[1:]).sum(dim=1)
 
 
+def _check_conv_inputs(
+    decoder: str, latent_skip: bool, lstm_input: str, input_size: int | None, cells_per_step: int
+) -> None:
+    """Refuse ``lstm_input`` / ``cells_per_step`` settings that the decoder cannot honour."""
+    check_choice("lstm_input", lstm_input, LSTM_INPUTS)
+    check_int("cells_per_step", cells_per_step)
+    if decoder != "conv" and (lstm_input != "noise" or cells_per_step != 1):
+        raise ValueError(
+            f"lstm_input and cells_per_step shape the conv decoder's recurrence, got "
+            f"decoder={decoder!r} with lstm_input={lstm_input!r}, cells_per_step={cells_per_step}"
+        )
+    if lstm_input != "noise" and not latent_skip:
+        raise ValueError(
+            f"lstm_input={lstm_input!r} reads the latent skip map, which needs latent_skip=True, "
+            f"got latent_skip={latent_skip}"
+        )
+    if lstm_input == "skip" and input_size is not None:
+        raise ValueError(
+            f"input_size is the width of each step's projection of the noise, which "
+            f"lstm_input='skip' does not read (each step reads its cells of the skip map); drop "
+            f"input_size={input_size} or use lstm_input='skip+noise'"
+        )
+
+
 @register_model("lstm_generator")
 class LSTMGenerator(Generator):
     r"""Generator whose image is drawn by an LSTM, for TorchGAN's ``Trainer``.
@@ -178,8 +232,16 @@ class LSTMGenerator(Generator):
         num_layers: stacked LSTM layers.
         dropout: dropout between LSTM layers, in ``[0, 1)``; needs ``num_layers > 1``.
         decoder: ``"conv"``, ``"rows"`` or ``"canvas"`` (see the module docstring).
-        input_size: width of each step's input vector (default ``hidden_size // 2``).
+        input_size: width of each step's projection of the noise (default ``hidden_size // 2``);
+            not with ``lstm_input="skip"``, whose steps read the skip map only.
         latent_skip: ``conv`` only: a linear path from the noise to the base map beside the LSTM.
+        lstm_input: ``conv`` only: what each LSTM step reads. ``"noise"`` (default): its own
+            linear projection of the noise; ``"skip"``: the ``base_channels`` values of its
+            cells of the latent skip map (needs ``latent_skip``), so the recurrence refines the
+            map it is added to; ``"skip+noise"``: both, concatenated.
+        cells_per_step: ``conv`` only: base-grid cells read and written per LSTM step (raster
+            order); must divide the number of cells. More cells per step means fewer, wider
+            steps (a cheaper recurrence): 4 for a 32x32 image is one row of its 4x4 grid.
         lstm_gate: ``conv`` only, with ``latent_skip``: scale the LSTM's map by a learned scalar
             that starts at 0, so training starts from the skip path and the recurrence joins in.
             ``None`` (default): on where it applies (``decoder="conv"`` with ``latent_skip``),
@@ -218,6 +280,8 @@ class LSTMGenerator(Generator):
         rows_per_step: int = 1,
         steps: int = 4,
         num_classes: int | None = None,
+        lstm_input: str = "noise",
+        cells_per_step: int = 1,
     ):
         super().__init__(check_int("encoding_dims", encoding_dims), label_type)
         self.out_size = check_size("out_size", out_size)
@@ -232,6 +296,7 @@ class LSTMGenerator(Generator):
                 f"dropout={dropout} with num_layers=1"
             )
         hidden_size = check_int("hidden_size", hidden_size)
+        _check_conv_inputs(self.decoder_name, latent_skip, lstm_input, input_size, cells_per_step)
         input_size = max(1, hidden_size // 2) if input_size is None else input_size
         lstm_kw = {
             "input_size": check_int("input_size", input_size),
@@ -257,8 +322,17 @@ class LSTMGenerator(Generator):
                 f"lstm_gate=True needs decoder='conv' with latent_skip=True (the gate starts the "
                 f"LSTM's map at 0), got decoder={decoder!r}, latent_skip={latent_skip}"
             )
+        conv_kw = {"lstm_input": lstm_input, "cells_per_step": cells_per_step}
         self.decoder = self._build_decoder(
-            in_features, step_channels, batchnorm, nl, lstm_kw, latent_skip, rows_per_step, steps
+            in_features,
+            step_channels,
+            batchnorm,
+            nl,
+            lstm_kw,
+            latent_skip,
+            rows_per_step,
+            steps,
+            conv_kw,
         )
         if lstm_gate:
             self.decoder.gate = nn.Parameter(torch.zeros(()))
@@ -278,12 +352,36 @@ class LSTMGenerator(Generator):
         return check_num_classes(num_classes)
 
     def _build_decoder(
-        self, in_features, step_channels, batchnorm, nl, lstm_kw, latent_skip, rows_per_step, steps
+        self,
+        in_features,
+        step_channels,
+        batchnorm,
+        nl,
+        lstm_kw,
+        latent_skip,
+        rows_per_step,
+        steps,
+        conv_kw,
     ) -> nn.Module:
         size, channels = self.out_size, self.out_channels
         if self.decoder_name == "conv":
+            base = upsampling_plan(size)[0]
+            cells = base[0] * base[1]
+            if cells % conv_kw["cells_per_step"]:
+                raise ValueError(
+                    f"cells_per_step must divide the base grid's {cells} cells "
+                    f"({base[0]}x{base[1]}), got {conv_kw['cells_per_step']}"
+                )
             return _ConvDecoder(
-                in_features, size, channels, step_channels, batchnorm, nl, lstm_kw, latent_skip
+                in_features,
+                size,
+                channels,
+                step_channels,
+                batchnorm,
+                nl,
+                lstm_kw,
+                latent_skip,
+                **conv_kw,
             )
         if self.decoder_name == "rows":
             check_int("rows_per_step", rows_per_step)

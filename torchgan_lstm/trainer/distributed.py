@@ -91,8 +91,9 @@ class Torchrun(SingleProcess):
         self.noise: torch.Generator | None = None
 
     def check(self, config) -> None:
-        """Refuse what has no cross-rank design: ``compile`` (compiled graphs would wrap DDP)
-        and a global batch the ranks cannot split evenly.
+        """Refuse what has no cross-rank design: ``compile`` (compiled graphs would wrap DDP),
+        ``log_every`` (the ranks agree on divergence after every step) and a global batch the
+        ranks cannot split evenly.
 
         Raises:
             InputError: names the setting.
@@ -101,6 +102,11 @@ class Torchrun(SingleProcess):
             raise InputError(
                 "compile=True is not supported under torchrun (the compiled graph would wrap "
                 "DistributedDataParallel); drop compile"
+            )
+        if config.log_every is not None:
+            raise InputError(
+                f"log_every={config.log_every} is not supported under torchrun (the ranks must "
+                f"agree on a diverged loss after every step); drop log_every"
             )
         check_batch_split(config.batch_size, self.world_size)
 

@@ -6,7 +6,11 @@
   checkpoints (:mod:`.ema`);
 - a strategy (:mod:`.strategy`): one process, or one rank of a ``torchrun`` job (DDP wrappers,
   rank 0 alone writes and evaluates, the ranks stop together);
-- ``resume_state``: the random state and place in the data saved with every checkpoint.
+- ``resume_state``: the random state and place in the data saved with every checkpoint;
+- optionally, loss and gradient statistics kept on the device and read every ``log_every``
+  steps (:mod:`.device_logging`), and every generator run without its graph in the
+  discriminator's losses (:func:`torchgan_lstm.compat.frozen_in_discriminator_step`; bit-identical
+  results, so a DCGAN baseline gets the same saving as our models).
 
 Everything else, the losses, the epoch loop, logging, checkpoint format, is TorchGAN's.
 """
@@ -14,10 +18,12 @@ Everything else, the losses, the epoch loop, logging, checkpoint format, is Torc
 from __future__ import annotations
 
 from torch import nn
+from torchgan.models import Generator
 from torchgan.trainer import Trainer
 
 from .._validation import InputError
 from .acceleration import accelerate
+from .device_logging import DeviceLoggingMixin
 from .ema import GeneratorEMA
 from .guards import TrainingDiverged, first_non_finite
 from .strategy import SingleProcess
@@ -25,8 +31,9 @@ from .strategy import SingleProcess
 __all__ = ["RunTrainer"]
 
 
-class RunTrainer(Trainer):
-    """TorchGAN's ``Trainer`` plus the divergence guard, EMA and a training strategy.
+class RunTrainer(DeviceLoggingMixin, Trainer):
+    """TorchGAN's ``Trainer`` plus the divergence guard, EMA, a training strategy and optional
+    sync-free logging.
 
     Args:
         models, losses_list, **kwargs: as for ``torchgan.trainer.Trainer``.
@@ -36,6 +43,10 @@ class RunTrainer(Trainer):
         amp, compile, channels_last: speed switches applied to the models after the average is
             copied (it stays plain float32) and before the strategy wraps them
             (:func:`~torchgan_lstm.trainer.acceleration.accelerate`).
+        log_every: read loss and gradient statistics from the device every this many steps
+            (and before every checkpoint) instead of after each step
+            (:class:`~torchgan_lstm.trainer.device_logging.DeviceLoggingMixin`); ``None``:
+            TorchGAN's own per-step reads.
 
     Raises:
         InputError: ``ema_decay > 0`` without a model named ``generator``, or a model the
@@ -52,9 +63,10 @@ class RunTrainer(Trainer):
         amp: bool = False,
         compile: bool = False,
         channels_last: bool = False,
+        log_every: int | None = None,
         **kwargs,
     ):
-        super().__init__(models, losses_list, **kwargs)
+        super().__init__(models, losses_list, log_every=log_every, **kwargs)
         self.strategy = strategy if strategy is not None else SingleProcess()
         self.step = 0  # training steps done, over the whole run (set when resuming)
         self.resume_state: dict = {}
@@ -67,7 +79,10 @@ class RunTrainer(Trainer):
             self.ema = GeneratorEMA(self.generator, ema_decay)
         self._live_generator: nn.Module | None = None
         for name in self.model_names:
-            accelerate(getattr(self, name), self.device, amp, compile, channels_last)
+            model = getattr(self, name)
+            if isinstance(model, Generator) and not hasattr(model, "frozen_in_discriminator_step"):
+                model.frozen_in_discriminator_step = True
+            accelerate(model, self.device, amp, compile, channels_last)
         self.strategy.prepare(self)
 
     def sampling_generator(self) -> nn.Module:

@@ -1,0 +1,370 @@
+"""Statistics that can carry a claim, from the quality suite's result files.
+
+Per variant: the mean Frechet classifier distance over seeds with its 95 % Student-t interval,
+and the rarest class's share of the samples. Per pair of variants: the paired difference over
+the seeds both ran (``A - B``; negative means A is better), with a 95 % t-interval, a 95 %
+percentile-bootstrap interval and the paired t-test's p-value. "A ahead" is written only where
+the t-interval excludes 0. Curves: distance against training seconds (or steps), the mean over
+seeds with a 95 % t-band.
+
+Values are compared at the last evaluation of each run, at a step, at a number of training
+seconds (linear interpolation between the evaluations around it), or at the time budget of a
+reference variant: ``budget:dcgan+dcganD:4000`` is, for each seed, the seconds that seed's
+DCGAN run took to reach step 4000 (the issue's equal-wall-clock comparison).
+
+``python -m benchmarks.stats gate-cpu ema-gate-cpu --pair lstm-conv+dcganD+gate dcgan+dcganD
+--at budget:dcgan+dcganD:4000 --plot``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import stats as scipy_stats
+
+__all__ = [
+    "Interval",
+    "PairedDifference",
+    "bootstrap_interval",
+    "curve_with_band",
+    "load_runs",
+    "paired_difference",
+    "plot_curves",
+    "resolve_at",
+    "t_interval",
+    "value_at_seconds",
+    "value_at_step",
+]
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SHARE_TARGET = 0.05  # issue 14: every class at least 5 % of the samples
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A mean and its confidence interval over ``n`` values (``low == high == mean`` for n=1)."""
+
+    mean: float
+    low: float
+    high: float
+    n: int
+
+    def __str__(self) -> str:
+        if self.n < 2:
+            return f"{self.mean:.1f} (n={self.n})"
+        return f"{self.mean:.1f} [{self.low:.1f}, {self.high:.1f}]"
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """``A - B`` over the seeds both variants ran."""
+
+    seeds: tuple[int, ...]
+    t: Interval  # mean difference with its Student-t interval
+    bootstrap_low: float
+    bootstrap_high: float
+    p_value: float  # two-sided paired t-test
+
+    def verdict(self, a: str, b: str, lower_is_better: bool = True) -> str:
+        """``"<a> ahead"``, ``"<b> ahead"`` where the t-interval excludes 0, else no claim."""
+        if len(self.seeds) < 2:
+            return "no claim (fewer than 2 paired seeds)"
+        if self.t.high < 0:
+            return f"{a if lower_is_better else b} ahead"
+        if self.t.low > 0:
+            return f"{b if lower_is_better else a} ahead"
+        return "no claim (the interval contains 0)"
+
+
+def t_interval(values: list[float], confidence: float = 0.95) -> Interval:
+    """Mean of ``values`` with its Student-t confidence interval.
+
+    Raises:
+        ValueError: ``values`` is empty or holds a non-finite number.
+    """
+    values = [float(v) for v in values]
+    if not values or not all(math.isfinite(v) for v in values):
+        raise ValueError(f"t_interval needs finite values, got {values}")
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return Interval(mean, mean, mean, len(values))
+    half = scipy_stats.t.ppf(0.5 + confidence / 2, len(values) - 1) * statistics.stdev(values)
+    half /= math.sqrt(len(values))
+    return Interval(mean, mean - half, mean + half, len(values))
+
+
+def bootstrap_interval(
+    values: list[float], confidence: float = 0.95, resamples: int = 10_000, seed: int = 0
+) -> tuple[float, float]:
+    """Percentile-bootstrap interval of the mean of ``values`` (deterministic for ``seed``).
+
+    With few values it is too narrow to trust on its own: it never leaves the values' range
+    (with 3 seeds there are only 10 distinct resamples); read it beside the t-interval.
+    """
+    data = np.asarray(values, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    means = data[rng.integers(0, len(data), size=(resamples, len(data)))].mean(axis=1)
+    tail = (1 - confidence) / 2
+    return float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))
+
+
+def paired_difference(
+    a: dict[int, float], b: dict[int, float], confidence: float = 0.95, seed: int = 0
+) -> PairedDifference:
+    """``A - B`` paired by seed, over the seeds present (and finite) in both.
+
+    Raises:
+        ValueError: no seed is shared.
+    """
+    seeds = tuple(s for s in sorted(set(a) & set(b)) if math.isfinite(a[s]) and math.isfinite(b[s]))
+    if not seeds:
+        raise ValueError(f"no seed with a value in both: {sorted(a)} vs {sorted(b)}")
+    diffs = [a[s] - b[s] for s in seeds]
+    interval = t_interval(diffs, confidence)
+    low, high = bootstrap_interval(diffs, confidence, seed=seed)
+    p_value = math.nan
+    if len(diffs) > 1:
+        sd = statistics.stdev(diffs)
+        if sd > 0:
+            t_stat = interval.mean / (sd / math.sqrt(len(diffs)))
+            p_value = float(2 * scipy_stats.t.sf(abs(t_stat), len(diffs) - 1))
+        else:
+            p_value = 0.0 if interval.mean != 0 else 1.0
+    return PairedDifference(seeds, interval, low, high, p_value)
+
+
+def load_runs(*sources: str | Path) -> list[dict]:
+    """The run records of result files (stems under ``benchmarks/results/`` or paths).
+
+    Raises:
+        FileNotFoundError: a result file is missing.
+    """
+    runs = []
+    for source in sources:
+        path = Path(source)
+        if not path.suffix:
+            path = RESULTS / f"{source}.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"no result file {path}")
+        runs += json.loads(path.read_text())["runs"]
+    return runs
+
+
+def value_at_step(run: dict, step: int, metric: str = "fcd") -> float | None:
+    """The run's ``metric`` at evaluation step ``step``; ``None`` if it was not evaluated there."""
+    if step in run["steps"]:
+        return run[metric][run["steps"].index(step)]
+    return None
+
+
+def value_at_seconds(run: dict, seconds: float, metric: str = "fcd") -> float | None:
+    """The run's ``metric`` after ``seconds`` of training, interpolated linearly between the
+    evaluations around it; ``None`` before its first or after its last evaluation."""
+    xs, ys = run["seconds"], run[metric][: len(run["seconds"])]
+    if not xs or seconds < xs[0] or seconds > xs[-1]:
+        return None
+    return float(np.interp(seconds, xs, ys))
+
+
+def _rarest_share(run: dict, index: int) -> float | None:
+    # Older records keep the final evaluation's shares only.
+    history = run.get("class_shares_history") or []
+    if len(history) > index and history[index]:
+        return min(history[index])
+    if index == len(run["steps"]) - 1 and run.get("class_shares"):
+        return min(run["class_shares"])
+    return None
+
+
+def resolve_at(runs: list[dict], variant: str, at: str) -> dict[int, dict]:
+    """Per seed of ``variant``: ``{"fcd", "share", "where"}`` at ``at``.
+
+    ``at``: ``"last"`` (each run's last evaluation), ``"step:N"``, ``"seconds:T"`` or
+    ``"budget:VARIANT:N"`` (for each seed, the seconds that seed's run of VARIANT took to reach
+    step N). ``share`` (the rarest class's share) is known at evaluations only, else ``None``;
+    ``fcd`` is ``None`` where the run has no value there.
+
+    Raises:
+        ValueError: unknown ``at``, or no run of ``variant`` (or of the budget's variant).
+    """
+    mine = _by_seed(runs, variant)
+    kind, _, rest = at.partition(":")
+    if kind not in ("last", "step", "seconds", "budget"):
+        raise ValueError(
+            f"at must be 'last', 'step:N', 'seconds:T' or 'budget:VARIANT:N', got {at!r}"
+        )
+    if kind == "budget":
+        reference, _, step = rest.rpartition(":")
+        budgets = {s: _seconds_at_step(r, int(step)) for s, r in _by_seed(runs, reference).items()}
+    out = {}
+    for seed, run in mine.items():
+        if kind in ("last", "step"):
+            step = run["steps"][-1] if kind == "last" else int(rest)
+            index = run["steps"].index(step) if step in run["steps"] else None
+            fcd = None if index is None else run["fcd"][index]
+            where = f"step {step}"
+        else:
+            seconds = float(rest) if kind == "seconds" else budgets.get(seed)
+            fcd = None if seconds is None else value_at_seconds(run, seconds)
+            index = run["seconds"].index(seconds) if seconds in run["seconds"] else None
+            where = "no budget" if seconds is None else f"{seconds:.0f} s"
+        share = None if index is None else _rarest_share(run, index)
+        out[seed] = {"fcd": fcd, "share": share, "where": where}
+    return out
+
+
+def _by_seed(runs: list[dict], variant: str) -> dict[int, dict]:
+    mine = {r["seed"]: r for r in runs if r["variant"] == variant}
+    if not mine:
+        known = sorted({r["variant"] for r in runs})
+        raise ValueError(f"no runs of variant {variant!r}; known: {known}")
+    return dict(sorted(mine.items()))
+
+
+def _seconds_at_step(run: dict, step: int) -> float | None:
+    if step in run["steps"]:
+        return run["seconds"][run["steps"].index(step)]
+    return None
+
+
+def curve_with_band(
+    runs: list[dict], variant: str, x: str = "seconds", points: int = 50, confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(xs, mean, low, high)`` of ``variant``'s distance over seeds against ``x``.
+
+    ``x="seconds"``: on a grid from the latest first evaluation to the earliest last one among
+    the seeds (where every seed has a value), each seed interpolated linearly; ``x="step"``: at
+    the evaluation steps all seeds reached. The band is the Student-t interval of the mean.
+    """
+    mine = [r for r in runs if r["variant"] == variant]
+    if x == "step":
+        xs = np.array(sorted(set.intersection(*(set(r["steps"]) for r in mine))), dtype=float)
+        ys = np.array([[value_at_step(r, int(s)) for s in xs] for r in mine], dtype=float)
+    else:
+        start = max(r["seconds"][0] for r in mine)
+        stop = min(r["seconds"][-1] for r in mine)
+        xs = np.linspace(start, stop, points) if stop > start else np.array([start])
+        ys = np.array([[value_at_seconds(r, t) for t in xs] for r in mine], dtype=float)
+    bands = [t_interval(list(column), confidence) for column in ys.T]
+    return (
+        xs,
+        np.array([b.mean for b in bands]),
+        np.array([b.low for b in bands]),
+        np.array([b.high for b in bands]),
+    )
+
+
+def plot_curves(runs: list[dict], variants: list[str], path: Path, x: str = "seconds") -> Path:
+    """Write the distance-vs-``x`` curves of ``variants`` with their 95 % bands to ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=100)
+    for variant in variants:
+        xs, mean, low, high = curve_with_band(runs, variant, x)
+        seeds = len({r["seed"] for r in runs if r["variant"] == variant})
+        (line,) = ax.plot(xs, mean, label=f"{variant} ({seeds} seeds)")
+        ax.fill_between(xs, low, high, color=line.get_color(), alpha=0.2)
+    ax.set_xlabel("training seconds" if x == "seconds" else "training steps")
+    ax.set_ylabel("Frechet classifier distance (lower is better)")
+    ax.set_yscale("log")
+    ax.set_title("mean over seeds, 95 % t-band")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
+
+
+def _fmt(value: float | None, spec: str = ".1f") -> str:
+    return "n/a" if value is None or not math.isfinite(value) else format(value, spec)
+
+
+def report(runs: list[dict], pairs: list[tuple[str, str]], at: str = "last") -> str:
+    """A Markdown report: per-variant intervals and per-pair paired differences at ``at``."""
+    variants = list(dict.fromkeys(v for pair in pairs for v in pair))
+    lines = [
+        f"Compared at `{at}`. FCD: Frechet classifier distance (lower is better), mean over "
+        "seeds [95 % t-interval]. Rarest class: its share of the samples per seed (issue 14 "
+        f"asks >= {SHARE_TARGET:.0%}; n/a where no evaluation fell at that point).\n",
+        "| variant | seeds | FCD | per seed (where) | rarest class per seed |",
+        "|---|---|---|---|---|",
+    ]
+    resolved = {v: resolve_at(runs, v, at) for v in variants}
+    for variant, per_seed in resolved.items():
+        values = [d["fcd"] for d in per_seed.values() if d["fcd"] is not None]
+        interval = t_interval(values) if values else None
+        seeds = ", ".join(f"{s}: {_fmt(d['fcd'])} ({d['where']})" for s, d in per_seed.items())
+        shares = ", ".join(
+            "n/a" if d["share"] is None else f"{d['share']:.1%}" for d in per_seed.values()
+        )
+        lines.append(f"| {variant} | {len(values)} | {interval or 'n/a'} | {seeds} | {shares} |")
+    lines += [
+        "\nPaired by seed, A - B (negative: A better). t: 95 % Student-t interval; bootstrap: "
+        "95 % percentile bootstrap of the mean difference (10,000 resamples; with 3 seeds it "
+        "cannot leave the range of the differences, so it is narrower than it should be).\n",
+        "| A | B | seeds | A - B [t 95 %] | bootstrap 95 % | p (paired t) | verdict |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for a, b in pairs:
+        fa = {s: d["fcd"] for s, d in resolved[a].items() if d["fcd"] is not None}
+        fb = {s: d["fcd"] for s, d in resolved[b].items() if d["fcd"] is not None}
+        if not set(fa) & set(fb):
+            lines.append(f"| {a} | {b} | 0 | n/a | n/a | n/a | no claim (no paired seeds) |")
+            continue
+        diff = paired_difference(fa, fb)
+        lines.append(
+            f"| {a} | {b} | {len(diff.seeds)} | {diff.t} | [{diff.bootstrap_low:.1f}, "
+            f"{diff.bootstrap_high:.1f}] | {_fmt(diff.p_value, '.3f')} | {diff.verdict(a, b)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.stats", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("results", nargs="+", help="result file stems or paths")
+    parser.add_argument("--pair", nargs=2, action="append", required=True, metavar=("A", "B"))
+    parser.add_argument(
+        "--at",
+        action="append",
+        default=None,
+        help="last | step:N | seconds:T | budget:VARIANT:N (repeatable)",
+    )
+    parser.add_argument(
+        "--plot",
+        nargs="?",
+        const="",
+        default=None,
+        help="write the curves with bands (default path: next to --out)",
+    )
+    parser.add_argument("--x", choices=("seconds", "step"), default="seconds")
+    parser.add_argument("--out", type=Path, default=None, help="Markdown file (default: print)")
+    args = parser.parse_args(argv)  # fmt: skip
+    runs = load_runs(*args.results)
+    pairs = [tuple(p) for p in args.pair]
+    text = "".join(f"## At {at}\n\n{report(runs, pairs, at)}\n" for at in args.at or ["last"])
+    if args.plot is not None:
+        stem = args.out.with_suffix("") if args.out else Path("stats")
+        path = Path(args.plot) if args.plot else Path(f"{stem}_fcd_vs_{args.x}.png")
+        variants = list(dict.fromkeys(v for pair in pairs for v in pair))
+        plot_curves(runs, variants, path, args.x)
+        text += f"\nCurves: `{path.name}`\n"
+    if args.out:
+        args.out.write_text(f"# Paired comparisons: {', '.join(args.results)}\n\n{text}")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
