@@ -14,7 +14,7 @@ from torchgan.trainer.base_trainer import BaseTrainer
 from torchgan_lstm import compat
 from torchgan_lstm.checkpoint import CheckpointError
 
-from .conftest import model_config
+from .conftest import model_config, sequence_model_config
 
 
 def make_trainer(trainer_paths, epochs=1, **generator_args):
@@ -212,3 +212,22 @@ def test_checkpoint_pickles_nothing_but_allow_listed_classes(trainer_paths, blob
     allowed = {f"{c.__module__}.{c.__qualname__}" for c in checkpoint_safe_classes()}
     assert unsafe, "TorchGAN pickles its loss objects: the allow-list is needed"
     assert set(unsafe) <= allowed
+
+
+def test_image_logging_skips_a_sequence_generator_with_a_warning(
+    trainer_paths, sine_loader, tmp_path
+):
+    # Without the skip, make_grid reads (N, steps, features) as one N-channel image and PIL
+    # crashes at the end of the first epoch, after the whole epoch's training.
+    trainer = Trainer(
+        sequence_model_config("lstm"),
+        [MinimaxGeneratorLoss(), MinimaxDiscriminatorLoss()],
+        device=torch.device("cpu"),
+        epochs=1,
+        sample_size=4,
+        **trainer_paths,
+    )
+    with pytest.warns(UserWarning, match="use torchgan_lstm.trainer.sequence_plots"):
+        trainer(sine_loader)
+    assert trainer.loss_information["generator_iters"] == 4
+    assert not list((tmp_path / "images").glob("*.png"))

@@ -29,20 +29,12 @@ from .._validation import (
     check_size,
 )
 from ..registry import register_model
-from ._blocks import ConvHead, base_channels, init_lstm_, upsampling_plan
+from ._blocks import ConvHead, base_channels, init_lstm_, run_lstm, upsampling_plan
 
 __all__ = ["DECODERS", "LABEL_TYPES", "LSTMGenerator", "gate_applies"]
 
 DECODERS = ("conv", "rows", "canvas")
 LABEL_TYPES = ("none", "generated", "required")
-
-
-def _run_lstm(lstm: nn.LSTM, inputs: torch.Tensor) -> tuple[torch.Tensor, tuple]:
-    # Inside the decoder's forward, so that under DataParallel each replica's copy of the
-    # weights is made one contiguous cuDNN block (else cuDNN warns and copies at every call).
-    if inputs.is_cuda:
-        lstm.flatten_parameters()
-    return lstm(inputs)
 
 
 class _SequenceInput(nn.Module):
@@ -97,7 +89,7 @@ class _ConvDecoder(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         batch = z.size(0)
-        out, _ = _run_lstm(self.lstm, self.inputs(z))  # (batch, cells, hidden)
+        out, _ = run_lstm(self.lstm, self.inputs(z))  # (batch, cells, hidden)
         cells = self.to_cell(out)  # (batch, cells, base_channels), cells in raster order
         # transpose + reshape leaves channels-last strides; made contiguous (one small copy)
         # because TorchInductor (torch 2.11, CUDA, with --amp --compile) predicted the wrong
@@ -126,7 +118,7 @@ class _RowsDecoder(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         batch = z.size(0)
-        out, _ = _run_lstm(self.lstm, self.inputs(z))  # (batch, bands, hidden)
+        out, _ = run_lstm(self.lstm, self.inputs(z))  # (batch, bands, hidden)
         bands = self.to_band(out)  # (batch, bands, channels * rows * width)
         height, width = self.out_size
         bands = bands.view(batch, -1, self.out_channels, self.rows, width)
@@ -150,7 +142,7 @@ class _CanvasDecoder(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         batch = z.size(0)
-        out, _ = _run_lstm(self.lstm, self.inputs(z))  # (batch, steps, hidden)
+        out, _ = run_lstm(self.lstm, self.inputs(z))  # (batch, steps, hidden)
         # All steps go through the shared decoder as one batch of batch * steps maps.
         base = self.to_base(out.reshape(batch * self.steps, -1))
         updates = self.head(base.view(batch * self.steps, self.head.base_channels, *self.head.base))
