@@ -88,3 +88,59 @@ def write_idx_blobs(root, n: int = 48, size: int = SMALL_SIZE) -> str:
     header = np.array([0x00000801, n], dtype=">i4").tobytes()
     (root / "train-labels-idx1-ubyte").write_bytes(header + labels.tobytes())
     return str(root)
+
+
+SEQ_LEN, SEQ_FEATURES = 8, 3
+SMALL_SEQUENCE_GENERATOR = {
+    "encoding_dims": 4,
+    "seq_len": SEQ_LEN,
+    "features": SEQ_FEATURES,
+    "hidden_size": 8,
+    "num_layers": 2,
+}
+SMALL_SEQUENCE_DISCRIMINATORS = {
+    "lstm": {"features": SEQ_FEATURES, "hidden_size": 8},
+    "conv": {"features": SEQ_FEATURES, "step_channels": 4, "num_layers": 2, "kernel_size": 3},
+}
+
+
+def sine_batch(n: int, seq_len: int = SEQ_LEN, features: int = SEQ_FEATURES, seed: int = 0):
+    """``n`` sequences ``(n, seq_len, features)`` in [0, 1] of TimeGAN's sines."""
+    from torchgan_lstm.data import sines
+
+    return torch.from_numpy(sines(n, seq_len, features, seed)).float()
+
+
+@pytest.fixture
+def sine_loader():
+    """A DataLoader of 32 labelled sine sequences (8 steps, 3 features) in batches of 8."""
+    dataset = torch.utils.data.TensorDataset(sine_batch(32), torch.arange(32) % 4)
+    return torch.utils.data.DataLoader(dataset, batch_size=8, shuffle=True, drop_last=True)
+
+
+def sequence_model_config(
+    discriminator: str = "lstm",
+    generator_args: dict | None = None,
+    discriminator_args: dict | None = None,
+):
+    """A TorchGAN ``Trainer`` models dict for a small sequence generator and discriminator."""
+    from torchgan_lstm.models import (
+        ConvSequenceDiscriminator,
+        LSTMSequenceDiscriminator,
+        LSTMSequenceGenerator,
+    )
+
+    adam = {"name": Adam, "args": {"lr": 1e-3, "betas": (0.5, 0.999)}}
+    classes = {"lstm": LSTMSequenceDiscriminator, "conv": ConvSequenceDiscriminator}
+    return {
+        "generator": {
+            "name": LSTMSequenceGenerator,
+            "args": {**SMALL_SEQUENCE_GENERATOR, **(generator_args or {})},
+            "optimizer": adam,
+        },
+        "discriminator": {
+            "name": classes[discriminator],
+            "args": {**SMALL_SEQUENCE_DISCRIMINATORS[discriminator], **(discriminator_args or {})},
+            "optimizer": adam,
+        },
+    }

@@ -23,7 +23,7 @@ from torchgan_lstm import compat
 from torchgan_lstm.checkpoint import CheckpointError
 from torchgan_lstm.losses import build_losses
 
-from .conftest import blob_images, model_config
+from .conftest import blob_images, model_config, sequence_model_config
 
 
 def make_trainer(trainer_paths, epochs=1, **generator_args):
@@ -369,3 +369,22 @@ def test_a_users_own_train_ops_gets_the_real_generator(trainer_paths):
     trainer.real_inputs = blob_images(8)
     loss.train_ops(**trainer._get_arguments(trainer.loss_arg_maps["MinimaxDiscriminatorLoss"]))
     assert received == [trainer.generator]
+
+
+def test_image_logging_skips_a_sequence_generator_with_a_warning(
+    trainer_paths, sine_loader, tmp_path
+):
+    # Without the skip, make_grid reads (N, steps, features) as one N-channel image and PIL
+    # crashes at the end of the first epoch, after the whole epoch's training.
+    trainer = Trainer(
+        sequence_model_config("lstm"),
+        [MinimaxGeneratorLoss(), MinimaxDiscriminatorLoss()],
+        device=torch.device("cpu"),
+        epochs=1,
+        sample_size=4,
+        **trainer_paths,
+    )
+    with pytest.warns(UserWarning, match="use torchgan_lstm.trainer.sequence_plots"):
+        trainer(sine_loader)
+    assert trainer.loss_information["generator_iters"] == 4
+    assert not list((tmp_path / "images").glob("*.png"))

@@ -29,7 +29,11 @@ def test_entry_points_declare_both_classes_under_torchgan_models():
 
 def test_list_and_get_models_by_name():
     assert {"lstm_generator", "conv_discriminator", "dcgan_generator"} <= set(list_models())
-    assert list_models("*_generator") == ["dcgan_generator", "lstm_generator"]
+    assert list_models("*_generator") == [
+        "dcgan_generator",
+        "lstm_generator",
+        "lstm_sequence_generator",
+    ]
     g = get_model("lstm_generator", out_size=16, out_channels=1, decoder="rows", hidden_size=8)
     assert isinstance(g, LSTMGenerator) and g.decoder_name == "rows"
     assert get_model_builder("conv_discriminator") is ConvDiscriminator

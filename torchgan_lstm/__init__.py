@@ -1,7 +1,7 @@
 """torchgan-lstm: LSTM generators and convolutional discriminators for TorchGAN.
 
-Importing the package applies the fixes in :mod:`torchgan_lstm.compat` (which also makes
-``LSTMGenerator`` and ``ConvDiscriminator`` importable from ``torchgan.models``).
+Importing the package applies the fixes in :mod:`torchgan_lstm.compat` (which also makes this
+package's models importable from ``torchgan.models``).
 """
 
 from . import compat
@@ -9,15 +9,24 @@ from ._validation import InputError
 from .app.config import ModelSpec, RunConfig
 from .app.export import export_generator, load_exported
 from .app.run import load_generator, train
-from .models import ConvDiscriminator, LSTMGenerator
+from .models import (
+    ConvDiscriminator,
+    ConvSequenceDiscriminator,
+    LSTMGenerator,
+    LSTMSequenceDiscriminator,
+    LSTMSequenceGenerator,
+)
 from .registry import get_model, get_model_builder, list_models, register_model
 from .trainer.guards import DataLoaderFailed, TrainingDiverged, TrainingError
 
 __all__ = [
     "ConvDiscriminator",
+    "ConvSequenceDiscriminator",
     "DataLoaderFailed",
     "InputError",
     "LSTMGenerator",
+    "LSTMSequenceDiscriminator",
+    "LSTMSequenceGenerator",
     "ModelSpec",
     "RunConfig",
     "TrainingDiverged",

@@ -19,6 +19,7 @@ __all__ = [
     "check_int",
     "check_labels",
     "check_num_classes",
+    "check_sequence_batch",
     "check_size",
 ]
 
@@ -108,6 +109,29 @@ def check_image_batch(name: str, x: object, channels: int, size: tuple[int, int]
         raise InputError(f"{name} must be a tensor of shape {expected}, got {type(x).__name__}")
     if x.dim() != 4 or tuple(x.shape[1:]) != (channels, *size):
         raise InputError(f"{name} must have shape {expected}, got {tuple(x.shape)}")
+
+
+def check_sequence_batch(name: str, x: object, features: int, seq_len: int | None = None) -> None:
+    """Check that ``x`` is a float batch of sequences ``(batch, seq_len, features)``.
+
+    Args:
+        name: the parameter's name, for the message.
+        x: the batch.
+        features: values per time step.
+        seq_len: the number of steps required; ``None`` accepts any number >= 1.
+
+    Raises:
+        ValueError: ``x`` is not a floating-point tensor of that shape.
+    """
+    steps = "seq_len" if seq_len is None else str(seq_len)
+    expected = f"(batch, {steps}, {features})"
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        got = f"{x.dtype} tensor" if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"{name} must be a float tensor of shape {expected}, got {got}")
+    if x.dim() != 3 or x.size(2) != features or x.size(1) < 1:
+        raise ValueError(f"{name} must have shape {expected}, got {tuple(x.shape)}")
+    if seq_len is not None and x.size(1) != seq_len:
+        raise ValueError(f"{name} must have shape {expected}, got {tuple(x.shape)}")
 
 
 def check_num_classes(num_classes: object) -> int:

@@ -6,6 +6,8 @@ without it. The originals stay reachable in :data:`ORIGINALS` for those tests.
 
 - ``ImageVisualize.__call__`` passed ``range=`` to ``torchvision.utils.make_grid``, renamed
   ``value_range`` (torchvision 0.10, removed later): every run crashed at the end of epoch 1.
+  Given a generator of sequences ``(N, steps, features)`` it crashed there too, inside PIL;
+  it now skips such a generator with a warning that names the sequence visualiser.
 - ``BaseTrainer.load_model`` relied on ``torch.load`` unpickling anything; since torch 2.6 it
   loads weights only, so every TorchGAN checkpoint was refused, and a bare ``except:`` hid why.
   It now loads with an allow-list of exactly what TorchGAN saves, checks every model's parameter
@@ -39,6 +41,7 @@ without it. The originals stay reachable in :data:`ORIGINALS` for those tests.
 from __future__ import annotations
 
 import functools
+import warnings
 
 import torch
 import torchgan.models
@@ -77,13 +80,24 @@ ORIGINALS = {
 
 
 def _image_visualize_call(self, trainer, **kwargs):
-    # TorchGAN's method with make_grid's ``range`` renamed to ``value_range``.
+    # TorchGAN's method with make_grid's ``range`` renamed to ``value_range``, skipping (with a
+    # warning) generators whose samples are not image batches.
     pos = 0
     for model in trainer.model_names:
         generator = getattr(trainer, model)
         if isinstance(generator, Generator):
             with torch.no_grad():
                 image = generator(*self.test_noise[pos])
+                if image.dim() != 4:
+                    warnings.warn(
+                        f"{model} makes samples of shape {tuple(image.shape)}, not images "
+                        f"(N, C, H, W), so TorchGAN's ImageVisualize does not draw them; for "
+                        f"sequences use torchgan_lstm.trainer.sequence_plots.SequenceTrainer "
+                        f"(or use_sequence_plots(trainer)), which draws them as line plots",
+                        stacklevel=2,
+                    )
+                    pos += 1
+                    continue
                 image = torchvision.utils.make_grid(
                     image, nrow=self.nrow, normalize=True, value_range=(-1, 1)
                 )
@@ -263,7 +277,19 @@ def apply() -> None:
         if getattr(owner, name) is not fix:
             fix.__doc__ = fix.__doc__ or getattr(owner, name).__doc__
             setattr(owner, name, fix)
-    from .models import ConvDiscriminator, LSTMGenerator
+    from .models import (
+        ConvDiscriminator,
+        ConvSequenceDiscriminator,
+        LSTMGenerator,
+        LSTMSequenceDiscriminator,
+        LSTMSequenceGenerator,
+    )
 
-    for cls in (LSTMGenerator, ConvDiscriminator):
+    for cls in (
+        LSTMGenerator,
+        ConvDiscriminator,
+        LSTMSequenceGenerator,
+        LSTMSequenceDiscriminator,
+        ConvSequenceDiscriminator,
+    ):
         setattr(torchgan.models, cls.__name__, cls)

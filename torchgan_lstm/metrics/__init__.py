@@ -1,11 +1,14 @@
-"""Evaluation metrics for generated Fashion-MNIST images, judged by a small shipped classifier.
+"""Evaluation metrics: generated Fashion-MNIST images judged by a small shipped classifier, and
+generated time series judged as the time-series GAN papers do.
 
 - :class:`FrechetClassifierDistance`: FID with the Fashion-MNIST classifier's features.
 - :class:`ClassCoverage`: how many of the 10 classes the samples cover.
 - :class:`ClassImbalance`: KL divergence of the predicted-class histogram from uniform.
+- :class:`DiscriminativeScore`, :class:`PredictiveScore` (TimeGAN), :class:`CorrelationalScore`
+  (Diffusion-TS), :class:`SequenceFrechetDistance`: see :mod:`.sequence`.
 
-All three are TorchGAN ``EvaluationMetric`` objects for the Trainer's ``metrics_list``, and score
-a tensor of images when called. They pickle only their configuration, so checkpoints holding
+All are TorchGAN ``EvaluationMetric`` objects for the Trainer's ``metrics_list``, and score
+a tensor of samples when called. They pickle only their configuration, so checkpoints holding
 them load with ``torch.load(weights_only=True)`` inside
 ``torch.serialization.safe_globals(list(CHECKPOINT_SAFE_CLASSES))``.
 """
@@ -23,21 +26,53 @@ from .frechet import (
     feature_statistics,
     frechet_distance,
 )
+from .sequence import (
+    CorrelationalScore,
+    DiscriminativeScore,
+    PredictiveScore,
+    ScoreSpread,
+    SequenceFrechetDistance,
+    SequenceMetric,
+    correlational_score,
+    discriminative_score,
+    predictive_score,
+    score_spread,
+    sequence_frechet_distance,
+)
 
 __all__ = [
     "CHECKPOINT_SAFE_CLASSES",
     "ClassCoverage",
     "ClassImbalance",
     "ClassifierMetric",
+    "CorrelationalScore",
+    "DiscriminativeScore",
     "FashionClassifier",
     "FrechetClassifierDistance",
+    "PredictiveScore",
+    "ScoreSpread",
+    "SequenceFrechetDistance",
+    "SequenceMetric",
     "SharedSamples",
+    "correlational_score",
+    "discriminative_score",
     "fashion_mnist_tensor",
     "feature_statistics",
     "frechet_distance",
     "load_classifier",
+    "predictive_score",
+    "score_spread",
+    "sequence_frechet_distance",
     "to_classifier_input",
 ]
 
 # Classes a checkpoint may hold that torch.load(weights_only=True) must be allowed to rebuild.
-CHECKPOINT_SAFE_CLASSES = (FrechetClassifierDistance, ClassCoverage, ClassImbalance)
+CHECKPOINT_SAFE_CLASSES = (
+    FrechetClassifierDistance,
+    ClassCoverage,
+    ClassImbalance,
+    DiscriminativeScore,
+    PredictiveScore,
+    CorrelationalScore,
+    SequenceFrechetDistance,
+)

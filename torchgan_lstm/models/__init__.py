@@ -3,5 +3,14 @@
 from .conv import ConvDiscriminator
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .lstm import LSTMGenerator
+from .sequence import ConvSequenceDiscriminator, LSTMSequenceDiscriminator, LSTMSequenceGenerator
 
-__all__ = ["ConvDiscriminator", "DCGANDiscriminator", "DCGANGenerator", "LSTMGenerator"]
+__all__ = [
+    "ConvDiscriminator",
+    "ConvSequenceDiscriminator",
+    "DCGANDiscriminator",
+    "DCGANGenerator",
+    "LSTMGenerator",
+    "LSTMSequenceDiscriminator",
+    "LSTMSequenceGenerator",
+]

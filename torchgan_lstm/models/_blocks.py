@@ -15,6 +15,7 @@ __all__ = [
     "UpsampleBlock",
     "base_channels",
     "init_lstm_",
+    "run_lstm",
     "upsampling_plan",
     "upsampling_stack",
 ]
@@ -163,3 +164,19 @@ def init_lstm_(lstm: nn.LSTM, forget_bias: float = 1.0) -> None:
             nn.init.zeros_(param)
             if name.startswith("bias_ih"):
                 param.data[hidden : 2 * hidden].fill_(forget_bias)
+
+
+def run_lstm(
+    lstm: nn.LSTM, inputs: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
+) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    """Run ``lstm`` over a whole ``(batch, steps, input_size)`` sequence in one fused call.
+
+    Called inside the model's forward, so that under DataParallel each replica's copy of the
+    weights is made one contiguous cuDNN block (else cuDNN warns and copies at every call).
+
+    Returns:
+        The LSTM's outputs and final ``(h, c)`` state, as ``nn.LSTM`` returns them.
+    """
+    if inputs.is_cuda:
+        lstm.flatten_parameters()
+    return lstm(inputs, state)

@@ -33,7 +33,7 @@ from .._validation import (
     check_size,
 )
 from ..registry import register_model
-from ._blocks import ConvHead, base_channels, init_lstm_, upsampling_plan
+from ._blocks import ConvHead, base_channels, init_lstm_, run_lstm, upsampling_plan
 
 __all__ = ["DECODERS", "LABEL_TYPES", "LSTM_INPUTS", "LSTMGenerator", "gate_applies"]
 
@@ -42,14 +42,6 @@ LABEL_TYPES = ("none", "generated", "required")
 # What each step of the conv decoder's LSTM reads: a projection of the noise, the cells of the
 # latent skip map it refines, or both side by side.
 LSTM_INPUTS = ("noise", "skip", "skip+noise")
-
-
-def _run_lstm(lstm: nn.LSTM, inputs: torch.Tensor) -> tuple[torch.Tensor, tuple]:
-    # Inside the decoder's forward, so that under DataParallel each replica's copy of the
-    # weights is made one contiguous cuDNN block (else cuDNN warns and copies at every call).
-    if inputs.is_cuda:
-        lstm.flatten_parameters()
-    return lstm(inputs)
 
 
 class _SequenceInput(nn.Module):
@@ -114,7 +106,7 @@ class _ConvDecoder(nn.Module):
         skip = None
         if self.skip is not None:
             skip = self.skip(z).view(batch, channels, *self.head.base)
-        out, _ = _run_lstm(self.lstm, self._sequence(z, skip))  # (batch, steps, hidden)
+        out, _ = run_lstm(self.lstm, self._sequence(z, skip))  # (batch, steps, hidden)
         # (batch, steps, cells_per_step * base_channels) -> (batch, cells, base_channels), cells
         # in raster order
         cells = self.to_cell(out).reshape(batch, -1, channels)
@@ -157,7 +149,7 @@ class _RowsDecoder(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         batch = z.size(0)
-        out, _ = _run_lstm(self.lstm, self.inputs(z))  # (batch, bands, hidden)
+        out, _ = run_lstm(self.lstm, self.inputs(z))  # (batch, bands, hidden)
         bands = self.to_band(out)  # (batch, bands, channels * rows * width)
         height, width = self.out_size
         bands = bands.view(batch, -1, self.out_channels, self.rows, width)
@@ -181,7 +173,7 @@ class _CanvasDecoder(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         batch = z.size(0)
-        out, _ = _run_lstm(self.lstm, self.inputs(z))  # (batch, steps, hidden)
+        out, _ = run_lstm(self.lstm, self.inputs(z))  # (batch, steps, hidden)
         # All steps go through the shared decoder as one batch of batch * steps maps.
         base = self.to_base(out.reshape(batch * self.steps, -1))
         updates = self.head(base.view(batch * self.steps, self.head.base_channels, *self.head.base))

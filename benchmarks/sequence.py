@@ -1,0 +1,283 @@
+"""Sequence suite: train a recurrent GAN on Sines or Stocks, score it with TimeGAN's protocol.
+
+``python -m benchmarks.sequence --dataset sines --seeds 0 1 2 --steps 3000 --metric-runs 3
+--name cpu`` trains the chosen variant (TorchGAN's ``Trainer`` with
+:class:`~torchgan_lstm.trainer.sequence_plots.SequenceTrainer`'s line plots) for a fixed number
+of steps per seed, then generates as many sequences as the real set holds and computes the
+discriminative and predictive scores (each repeated ``--metric-runs`` times with different
+seeds, as TimeGAN reports mean and spread), the correlational score and the Fréchet distance of
+whole sequences. It writes ``results/sequence-<name>.json`` (every seed's scores, training
+seconds, the configuration, and the summary over seeds) and ``results/sequence-<name>.png``
+(real against generated series of the first seed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch.optim import Adam
+from torch.utils.data import DataLoader, RandomSampler
+
+from torchgan_lstm.data import SequenceDataset, build_sequence_dataset
+from torchgan_lstm.losses import build_losses
+from torchgan_lstm.metrics import (
+    correlational_score,
+    discriminative_score,
+    predictive_score,
+    score_spread,
+    sequence_frechet_distance,
+)
+from torchgan_lstm.models import (
+    ConvSequenceDiscriminator,
+    LSTMSequenceDiscriminator,
+    LSTMSequenceGenerator,
+)
+from torchgan_lstm.trainer.sequence_plots import SequenceTrainer, plot_sequences
+
+__all__ = ["TARGETS", "VARIANTS", "main", "run_one", "run_sequence_benchmark"]
+
+RESULTS = Path(__file__).parent / "results"
+
+# (discriminative, predictive) to meet, and the papers' values for reference.
+TARGETS = {
+    "sines": {"discriminative": 0.011, "predictive": 0.094},
+    "stocks": {"discriminative": 0.10, "predictive": 0.038},
+}
+PUBLISHED = {
+    "sines": {"TimeGAN": (0.011, 0.093), "RCGAN": (0.022, 0.097), "Diffusion-TS": (0.006, 0.093)},
+    "stocks": {"TimeGAN": (0.102, 0.038), "RCGAN": (0.196, 0.040), "Diffusion-TS": (0.067, 0.036)},
+}
+
+_DISCRIMINATORS = {"lstm": LSTMSequenceDiscriminator, "conv": ConvSequenceDiscriminator}
+
+# A variant: generator and discriminator arguments, loss family, optimiser settings.
+VARIANTS: dict[str, dict] = {
+    "rcgan-lstm": {
+        "generator": {
+            "encoding_dims": 1,
+            "global_noise_dims": 16,
+            "hidden_size": 32,
+            "num_layers": 2,
+        },
+        "discriminator": "lstm",
+        "discriminator_args": {"hidden_size": 32},
+        "loss": "minimax",
+        "lr": 1e-3,
+        "betas": (0.5, 0.999),
+        "batch_size": 128,
+    },
+}
+
+
+def _models(variant: dict, dataset: SequenceDataset) -> dict:
+    g_opt = {"name": Adam, "args": {"lr": variant["lr"], "betas": tuple(variant["betas"])}}
+    d_opt = {"name": Adam, "args": {"lr": variant["lr"], "betas": tuple(variant["betas"])}}
+    g_args = {"seq_len": dataset.seq_len, "features": dataset.features, **variant["generator"]}
+    d_args = {"features": dataset.features, **variant["discriminator_args"]}
+    return {
+        "generator": {"name": LSTMSequenceGenerator, "args": g_args, "optimizer": g_opt},
+        "discriminator": {
+            "name": _DISCRIMINATORS[variant["discriminator"]],
+            "args": d_args,
+            "optimizer": d_opt,
+        },
+    }
+
+
+def _generate(generator: torch.nn.Module, count: int, chunk: int = 1000) -> torch.Tensor:
+    generator.eval()
+    with torch.no_grad():
+        parts = [
+            generator(*generator.sampler(min(chunk, count - start), "cpu"))
+            for start in range(0, count, chunk)
+        ]
+    return torch.cat(parts)
+
+
+def _scores(real: torch.Tensor, fake: torch.Tensor, metric_runs: int, iterations: dict) -> dict:
+    discriminative = score_spread(
+        lambda s: discriminative_score(real, fake, iterations["discriminative"], seed=s),
+        metric_runs,
+    )
+    predictive = score_spread(
+        lambda s: predictive_score(real, fake, iterations["predictive"], seed=s), metric_runs
+    )
+    return {
+        "discriminative": discriminative.as_dict(),
+        "predictive": predictive.as_dict(),
+        "correlational": correlational_score(real, fake),
+        "frechet": sequence_frechet_distance(real, fake),
+    }
+
+
+def run_one(
+    dataset: SequenceDataset,
+    variant: dict,
+    seed: int,
+    steps: int,
+    metric_runs: int,
+    iterations: dict,
+) -> tuple[dict, torch.Tensor]:
+    """Train ``variant`` for ``steps`` steps with ``seed``; score it against ``dataset``.
+
+    Returns:
+        The run's record and the generated sequences ``(len(dataset), seq_len, features)``.
+    """
+    torch.manual_seed(seed)
+    batch = variant["batch_size"]
+    sampler = RandomSampler(
+        dataset,
+        replacement=True,
+        num_samples=steps * batch,
+        generator=torch.Generator().manual_seed(seed),
+    )
+    loader = DataLoader(dataset, batch_size=batch, sampler=sampler, drop_last=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = SequenceTrainer(
+            _models(variant, dataset),
+            build_losses(variant["loss"]),
+            device=torch.device("cpu"),
+            epochs=1,
+            sample_size=8,
+            checkpoints=f"{tmp}/gan",
+            recon=tmp,
+            log_dir=f"{tmp}/tb",
+        )
+        start = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            trainer(loader)
+        seconds = time.perf_counter() - start
+        trainer.logger.close()
+    real = dataset.sequences
+    fake = _generate(trainer.generator, len(real))
+    record = {
+        "seed": seed,
+        "steps": steps,
+        "train_seconds": seconds,
+        **_scores(real, fake, metric_runs, iterations),
+    }
+    return record, fake
+
+
+def _mean_sd(values: list[float]) -> dict:
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return {"mean": statistics.fmean(values), "sd": sd}
+
+
+def summarise(records: list[dict]) -> dict:
+    """Over seeds: mean and sd of each score (the seeds' means for the repeated ones), and of
+    every single metric run pooled (TimeGAN's way of reporting), and of training seconds."""
+    summary = {}
+    for key in ("discriminative", "predictive"):
+        summary[key] = _mean_sd([r[key]["mean"] for r in records])
+        summary[f"{key}_all_runs"] = _mean_sd([s for r in records for s in r[key]["scores"]])
+    for key in ("correlational", "frechet", "train_seconds"):
+        summary[key] = _mean_sd([r[key] for r in records])
+    return summary
+
+
+def run_sequence_benchmark(
+    dataset_name: str,
+    seeds: list[int],
+    steps: int,
+    metric_runs: int,
+    name: str,
+    variant_name: str = "rcgan-lstm",
+    iterations: dict | None = None,
+    out: Path = RESULTS,
+) -> dict:
+    """Run every seed, write ``sequence-<name>.json`` and ``.png`` into ``out``; return the
+    result written."""
+    iterations = iterations or {"discriminative": 2000, "predictive": 5000}
+    variant = VARIANTS[variant_name]
+    dataset = build_sequence_dataset(dataset_name)
+    real = dataset.sequences
+    reference = score_spread(
+        lambda s: predictive_score(real, real, iterations["predictive"], seed=s), metric_runs
+    )
+    print(f"[sequence] {dataset_name}: predictive score of real data {reference.mean:.4f}")
+    records, first_fake = [], None
+    for seed in seeds:
+        record, fake = run_one(dataset, variant, seed, steps, metric_runs, iterations)
+        first_fake = fake if first_fake is None else first_fake
+        records.append(record)
+        print(
+            f"[sequence] {dataset_name} seed {seed}: {steps} steps in "
+            f"{record['train_seconds']:.0f} s, discriminative "
+            f"{record['discriminative']['mean']:.3f} +- {record['discriminative']['sd']:.3f}, "
+            f"predictive {record['predictive']['mean']:.4f} +- {record['predictive']['sd']:.4f}, "
+            f"correlational {record['correlational']:.3f}, frechet {record['frechet']:.3f}",
+            flush=True,
+        )
+    result = {
+        "dataset": dataset_name,
+        "shape": list(real.shape),
+        "variant": variant_name,
+        "config": variant,
+        "steps": steps,
+        "metric_runs": metric_runs,
+        "iterations": iterations,
+        "threads": torch.get_num_threads(),
+        "predictive_real_data": reference.as_dict(),
+        "targets": TARGETS.get(dataset_name),
+        "published": PUBLISHED.get(dataset_name),
+        "runs": records,
+        "summary": summarise(records),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"sequence-{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    figure = plot_sequences(
+        first_fake[:6], real[torch.randperm(len(real))[:6]], num_series=6, title=f"{name}"
+    )
+    figure.savefig(out / f"sequence-{name}.png")
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: see the module docstring."""
+    p = argparse.ArgumentParser(prog="python -m benchmarks.sequence", description=__doc__)
+    p.add_argument("--dataset", default="sines", help="sines, stocks or csv:PATH")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--steps", type=int, default=3000, help="training steps per seed")
+    p.add_argument("--metric-runs", type=int, default=3, help="repeats of each post-hoc score")
+    p.add_argument("--name", required=True, help="results/sequence-<name>.json and .png")
+    p.add_argument("--variant", choices=sorted(VARIANTS), default="rcgan-lstm")
+    p.add_argument("--discriminative-iterations", type=int, default=2000)
+    p.add_argument("--predictive-iterations", type=int, default=5000)
+    p.add_argument("--threads", type=int, default=1, help="torch threads")
+    p.add_argument("--out", type=Path, default=RESULTS)
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    iterations = {
+        "discriminative": args.discriminative_iterations,
+        "predictive": args.predictive_iterations,
+    }
+    result = run_sequence_benchmark(
+        args.dataset,
+        args.seeds,
+        args.steps,
+        args.metric_runs,
+        args.name,
+        args.variant,
+        iterations,
+        args.out,
+    )
+    summary = result["summary"]
+    print(
+        f"[sequence] {args.name}: discriminative {summary['discriminative']['mean']:.3f} +- "
+        f"{summary['discriminative']['sd']:.3f}, predictive "
+        f"{summary['predictive']['mean']:.4f} +- {summary['predictive']['sd']:.4f} "
+        f"(targets {TARGETS.get(args.dataset)})"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""The sequence benchmark harness on a tiny budget (the real runs are recorded in results/)."""
+
+from __future__ import annotations
+
+import json
+
+from benchmarks.sequence import VARIANTS, main
+
+
+def test_sequence_suite_writes_scores_per_seed_summary_and_plot(tmp_path, capsys):
+    main(
+        [
+            "--dataset", "sines", "--seeds", "3", "--steps", "2", "--metric-runs", "2",
+            "--name", "tiny", "--discriminative-iterations", "2", "--predictive-iterations", "2",
+            "--out", str(tmp_path),
+        ]
+    )  # fmt: skip
+    result = json.loads((tmp_path / "sequence-tiny.json").read_text())
+    assert result["shape"] == [10000, 24, 5] and result["config"] == json.loads(
+        json.dumps(VARIANTS["rcgan-lstm"])
+    )
+    assert [run["seed"] for run in result["runs"]] == [3]
+    run = result["runs"][0]
+    assert run["steps"] == 2 and run["train_seconds"] > 0
+    assert len(run["discriminative"]["scores"]) == 2 and 0 <= run["discriminative"]["mean"] <= 0.5
+    assert run["predictive"]["mean"] > 0 and run["correlational"] >= 0 and run["frechet"] >= 0
+    summary = result["summary"]
+    assert len(summary) == 7 and summary["discriminative_all_runs"]["sd"] >= 0
+    assert result["targets"] == {"discriminative": 0.011, "predictive": 0.094}
+    assert (tmp_path / "sequence-tiny.png").read_bytes()[:4] == b"\x89PNG"
+    assert "[sequence] tiny: discriminative" in capsys.readouterr().out
