@@ -340,3 +340,98 @@ def test_an_unexpected_error_keeps_its_traceback(monkeypatch, tmp_path):
     monkeypatch.setattr(run, "train", broken)
     with pytest.raises(ValueError, match="a bug inside torch"):
         cli_module.main(["train", "--out", str(tmp_path), "--progress", "false"])
+
+
+SEQ_TINY = [
+    "--generator.hidden_size", "8", "--generator.encoding_dims", "4",
+    "--discriminator.hidden_size", "8", "--batch_size", "32", "--metric_samples", "64",
+    "--progress", "false",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def stocks_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("stocks")
+    cli("train", "--data.dataset", "stocks", "--max_steps", "4", "--eval_every", "2",
+        "--out", str(out), *SEQ_TINY)  # fmt: skip
+    return out
+
+
+def test_a_sequence_dataset_trains_the_sequence_pair_with_its_metrics_and_plots(stocks_run):
+    summary = json.loads((stocks_run / "summary.json").read_text())
+    assert summary["steps"] == 4
+    assert summary["config"]["generator"]["class_path"] == "torchgan_lstm.LSTMSequenceGenerator"
+    assert summary["config"]["generator"]["init_args"]["features"] == 6  # the stocks' columns
+    assert set(summary["metrics"]) == {
+        "DiscriminativeScore",
+        "PredictiveScore",
+        "CorrelationalScore",
+    }
+    assert 0 <= summary["metrics"]["DiscriminativeScore"] <= 0.5
+    assert sorted(p.name for p in (stocks_run / "images").iterdir()) == [
+        "epoch1_generator.png",
+        "epoch2_generator.png",
+    ]
+
+
+def test_sequence_samples_come_back_in_the_datas_units_at_any_length(stocks_run, tmp_path):
+    import numpy as np
+
+    from torchgan_lstm.data import build_sequence_dataset
+
+    cli("sample", str(stocks_run), "--out", str(tmp_path / "s.npy"), "--n", "5", "--seq_len", "40")
+    fake = np.load(tmp_path / "s.npy")
+    assert fake.shape == (5, 40, 6)
+    scaler = build_sequence_dataset("stocks").scaler
+    inside = (fake >= scaler.min - 1e-6) & (fake <= scaler.max + 1e-6)
+    assert inside.all() and fake[..., 5].max() > 1000, "volumes in shares, not in [0, 1]"
+    cli("sample", str(stocks_run), "--out", str(tmp_path / "s.csv"), "--n", "2")
+    lines = (tmp_path / "s.csv").read_text().splitlines()
+    assert lines[0] == "sequence,step,Open,High,Low,Close,Adj_Close,Volume"
+    assert len(lines) == 1 + 2 * 24
+    proc = cli("sample", str(stocks_run), "--out", str(tmp_path / "grid.png"), check=False)
+    assert proc.returncode == 2 and "must end in .npy or .csv" in proc.stderr
+
+
+def test_evaluate_gives_timegans_scores_with_their_spread(stocks_run, tmp_path):
+    proc = cli("evaluate", str(stocks_run), "--runs", "2")
+    results = json.loads(proc.stdout)
+    assert results["sequences"] == 3661  # TimeGAN's protocol: the whole set
+    for name in ("discriminative_score", "predictive_score", "correlational_score"):
+        assert len(results[name]["scores"]) == 2 and results[name]["sd"] >= 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--data.dataset", "sines", "--data.image_size", "16"], "only image datasets read it"),
+        (["--data.seq_len", "12"], "only sequence datasets read it"),
+        (["--data.dataset", "sines", "--generator", "LSTMGenerator"], "does not make sequences"),
+        (["--data.dataset", "csv:/nonexistent.csv"], "/nonexistent.csv' does not exist"),
+        (["--data.dataset", "sines", "--data.seq_len", "1"], "seq_len must be"),
+    ],
+)
+def test_options_of_the_other_modality_exit_2_with_one_line(args, message, tmp_path):
+    proc = cli("train", "--out", str(tmp_path), *args, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1
+
+
+def test_a_csv_with_a_bad_cell_exits_2_naming_file_line_and_column(tmp_path):
+    data = tmp_path / "bad.csv"
+    data.write_text("a,b\n" + "".join(f"{i},{i * 2}\n" for i in range(30)) + "3,x\n")
+    proc = cli("train", "--data.dataset", f"csv:{data}", "--out", str(tmp_path / "r"), check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "bad.csv" in proc.stderr and "'b'" in proc.stderr and "'x'" in proc.stderr
+    assert not (tmp_path / "r" / "checkpoints").exists()
+
+
+def test_a_sequence_run_resumes_from_its_folder(stocks_run, tmp_path):
+    import shutil
+
+    out = tmp_path / "resumed"
+    shutil.copytree(stocks_run, out)
+    cli("train", "--resume", str(out), "--max_steps", "6")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["steps"] == 6 and summary["config"]["data"]["dataset"] == "stocks"

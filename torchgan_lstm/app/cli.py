@@ -17,42 +17,60 @@ import json
 import sys
 from pathlib import Path
 
+import yaml
 from jsonargparse import ActionConfigFile, ArgumentError, ArgumentParser
 from torchgan.models import Discriminator, Generator
 
 from .._validation import InputError, check_choice, check_int
 from ..trainer.guards import TrainingError
 from ..trainer.strategy import DEVICES
-from .config import DataConfig, RunConfig, RunSettings
+from .config import (
+    DataConfig,
+    RunConfig,
+    RunSettings,
+    is_sequence_dataset,
+    natural_channels,
+    sequence_features,
+)
 
 __all__ = ["build_parser", "config_from_args", "main", "train_parser"]
 
 _BACKENDS = ("auto", "nccl", "gloo")
 SAMPLE_FORMATS = ("png", "npz", "pt", "folder")
+SEQUENCE_FORMATS = ("npy", "csv")
 
 
-def _add_train_arguments(parser: ArgumentParser) -> None:
-    defaults = RunConfig()
+def _add_train_arguments(parser: ArgumentParser, sequences: bool) -> None:
+    defaults = RunConfig(data=DataConfig("sines" if sequences else "fashion-mnist"))
+    defaults = defaults.resolved() if sequences else defaults
     parser.add_argument(
         "--config", action=ActionConfigFile, help="a run's config.yaml to start from"
     )
     parser.add_class_arguments(RunSettings, nested_key=None, as_group=True)
     parser.add_class_arguments(DataConfig, "data")
     for role, base in (("generator", Generator), ("discriminator", Discriminator)):
+        spec = getattr(defaults, role)
         parser.add_subclass_arguments(
             base,
             role,
             fail_untyped=False,
-            default=getattr(defaults, role).to_dict(),
+            default={"class_path": spec.class_path, "init_args": _unlinked(spec.init_args)},
             help=f"the {role}: a registered class (e.g. LSTMGenerator, DCGANGenerator, "
-            "ConvDiscriminator, DCGANDiscriminator) and its constructor arguments",
+            "ConvDiscriminator, DCGANDiscriminator; for sequence datasets "
+            "LSTMSequenceGenerator, LSTMSequenceDiscriminator, ConvSequenceDiscriminator) and "
+            "its constructor arguments",
         )
-        for source, arg in (("image_size", "size"), ("channels", "channels")):
-            target = f"{role}.init_args.{'out' if role == 'generator' else 'in'}_{arg}"
-            if source == "channels":
-                parser.link_arguments(("data.channels", "data.dataset"), target, _channels)
-            else:
-                parser.link_arguments(f"data.{source}", target)
+    # The data part sets the models' shape: these arguments are derived, not options.
+    if sequences:
+        parser.link_arguments("data.seq_len", "generator.init_args.seq_len")
+        sources = ("data.dataset", "data.seq_len", "data.stride", "data.root")
+        for role in ("generator", "discriminator"):
+            parser.link_arguments(sources, f"{role}.init_args.features", _features)
+    else:
+        for role, prefix in (("generator", "out"), ("discriminator", "in")):
+            parser.link_arguments("data.image_size", f"{role}.init_args.{prefix}_size")
+            channels = ("data.channels", "data.dataset")
+            parser.link_arguments(channels, f"{role}.init_args.{prefix}_channels", _channels)
     parser.add_argument(
         "--resume",
         type=str | None,
@@ -81,9 +99,16 @@ def _add_train_arguments(parser: ArgumentParser) -> None:
 
 
 def _channels(channels, dataset):
-    from .config import natural_channels
-
     return natural_channels(dataset, channels)
+
+
+def _features(dataset, seq_len, stride, root):
+    return sequence_features(DataConfig(dataset, root, seq_len=seq_len, stride=stride))
+
+
+def _unlinked(init_args: dict) -> dict:
+    derived = ("out_size", "out_channels", "in_size", "in_channels", "seq_len", "features")
+    return {k: v for k, v in init_args.items() if k not in derived}
 
 
 def build_parser() -> ArgumentParser:
@@ -106,12 +131,19 @@ def build_parser() -> ArgumentParser:
         "--format",
         type=str | None,
         default=None,
-        help="png (one grid), npz (uint8 NHWC array 'images'), pt (float tensor), folder "
-        "(one PNG per sample, for external FID tools); default: from --out's extension, a "
-        "folder when it has none",
+        help="images: png (one grid), npz (uint8 NHWC array 'arr_0'), pt (float tensor), "
+        "folder (one PNG per sample, for external FID tools); sequences: npy ((n, seq_len, "
+        "features)) or csv, in the data's own units; default: from --out's extension, a folder "
+        "when it has none",
     )
     sample.add_argument(
         "--singles", type=int, default=0, help="with a grid: also write this many single PNGs"
+    )
+    sample.add_argument(
+        "--seq_len",
+        type=int | None,
+        default=None,
+        help="sequence checkpoints: steps to roll out (default: the training length)",
     )
     sample.add_argument("--seed", type=int, default=0, help="seeds the noise")
     sample.add_argument("--device", type=str, default="auto", help="auto, cpu or cuda")
@@ -119,7 +151,15 @@ def build_parser() -> ArgumentParser:
 
     evaluate = ArgumentParser(description="score a generator's samples", exit_on_error=False)
     _add_checkpoint_argument(evaluate)
-    evaluate.add_argument("--samples", type=int, default=5000, help="generated images")
+    evaluate.add_argument(
+        "--samples",
+        type=int,
+        default=5000,
+        help="generated images (sequences: as many as the training set holds, TimeGAN's protocol)",
+    )
+    evaluate.add_argument(
+        "--runs", type=int, default=3, help="sequences: seeds each score is repeated with"
+    )
     evaluate.add_argument("--seed", type=int, default=0, help="seeds the noise")
     evaluate.add_argument(
         "--data_root", type=str | None, default=None, help="Fashion-MNIST folder (default: search)"
@@ -135,15 +175,35 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
-def train_parser() -> ArgumentParser:
-    """The parser of ``torchgan-lstm train``."""
+def train_parser(sequences: bool = False) -> ArgumentParser:
+    """The parser of ``torchgan-lstm train``; its default models and the arguments the data
+    sets are those of image datasets, or with ``sequences`` of sequence datasets."""
     parser = ArgumentParser(
         prog="torchgan-lstm train",
         description="train a GAN with TorchGAN's Trainer",
         exit_on_error=False,
     )
-    _add_train_arguments(parser)
+    _add_train_arguments(parser, sequences)
     return parser
+
+
+def _dataset_named(argv: list[str]) -> str | None:
+    """The ``--data.dataset`` that ``argv`` (or a ``--config`` file in it) sets; the last wins."""
+    named = None
+    for i, arg in enumerate(argv):
+        key, _, value = arg.partition("=")
+        if key not in ("--data.dataset", "--config"):
+            continue
+        value = value or (argv[i + 1] if i + 1 < len(argv) else "")
+        if key == "--data.dataset":
+            named = value
+        elif Path(value).is_file():
+            try:
+                data = yaml.safe_load(Path(value).read_text())
+            except yaml.YAMLError:
+                continue  # jsonargparse reports a broken file
+            named = ((data or {}).get("data") or {}).get("dataset", named)
+    return named
 
 
 def _add_checkpoint_argument(parser: ArgumentParser) -> None:
@@ -160,8 +220,7 @@ def config_from_args(args) -> RunConfig:
 
 def _train_args(argv: list[str]):
     # --resume without --config: the run's own config.yaml is the starting point.
-    train = train_parser()
-    args = train.parse_args(argv)
+    args = _parse_train(argv)
     if args.resume is None or args.config:
         return args
     resume = Path(args.resume)
@@ -175,7 +234,11 @@ def _train_args(argv: list[str]):
     out = (
         [] if any(a == "--out" or a.startswith("--out=") for a in argv) else ["--out", str(folder)]
     )
-    return train.parse_args(["--config", str(saved), *out, *argv])
+    return _parse_train(["--config", str(saved), *out, *argv])
+
+
+def _parse_train(argv: list[str]):
+    return train_parser(is_sequence_dataset(_dataset_named(argv) or "")).parse_args(argv)
 
 
 def _train(args) -> dict:
@@ -208,9 +271,16 @@ def _sample(args) -> None:
     from .samples import write_image_folder, write_samples
 
     check_int("n", args.n)
+    generator, config = load_generator(args.checkpoint, resolve_device(args.device))
+    if config.data.sequences:
+        _sample_sequences(args, generator)
+        return
+    if args.seq_len is not None:
+        raise InputError(
+            f"seq_len={args.seq_len} is for sequence checkpoints; this one makes images"
+        )
     fmt = args.format or _format_from_suffix(args.out)
     check_choice("format", fmt, SAMPLE_FORMATS)
-    generator, _ = load_generator(args.checkpoint, resolve_device(args.device))
     out = Path(args.out)
     if fmt == "png":
         images = sample_grid(generator, out, n=args.n, seed=args.seed)
@@ -226,6 +296,43 @@ def _sample(args) -> None:
     else:
         write_samples(images, out, fmt)
     print(f"wrote {args.n} samples to {out}")
+
+
+def _sample_sequences(args, generator) -> None:
+    import numpy as np
+    import torch
+
+    from .run import load_data_info
+
+    out = Path(args.out)
+    fmt = args.format or out.suffix.lower().lstrip(".")
+    if fmt not in SEQUENCE_FORMATS:
+        raise InputError(
+            f"the checkpoint makes sequences: --out must end in .npy or .csv (or --format "
+            f"npy|csv), got {str(out)!r}"
+        )
+    device = next(generator.parameters()).device
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), torch.no_grad():
+        torch.manual_seed(args.seed)
+        fake = generator(*generator.sampler(args.n, device, seq_len=args.seq_len)).cpu().numpy()
+    info = load_data_info(args.checkpoint)
+    if info:  # back to the data's own units
+        low, high = np.asarray(info["scaler_min"]), np.asarray(info["scaler_max"])
+        fake = fake * np.where(high > low, high - low, 1.0) + low
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "npy":
+        np.save(out, fake)
+    else:
+        names = info.get("feature_names") or [f"feature {k}" for k in range(fake.shape[2])]
+        rows = [
+            [i, t, *(repr(float(v)) for v in fake[i, t])]
+            for i in range(fake.shape[0])
+            for t in range(fake.shape[1])
+        ]
+        lines = [",".join(["sequence", "step", *names])]
+        lines += [",".join(str(v) for v in row) for row in rows]
+        out.write_text("\n".join(lines) + "\n")
+    print(f"wrote {fake.shape[0]} sequences of {fake.shape[1]} x {fake.shape[2]} to {out}")
 
 
 def _format_from_suffix(out: str) -> str:
@@ -256,7 +363,9 @@ def _evaluate(args) -> dict:
 
     check_int("samples", args.samples, minimum=2)
     device = resolve_device(args.device)
-    generator, _ = load_generator(args.checkpoint, device)
+    generator, config = load_generator(args.checkpoint, device)
+    if config.data.sequences:
+        return _evaluate_sequences(args, generator, config, device)
     kw = {"sample_size": args.samples, "device": str(device), "shared": SharedSamples()}
     coverage = ClassCoverage(**kw)
     results = {}
@@ -269,6 +378,29 @@ def _evaluate(args) -> dict:
         results[name] = metric.metric_ops(generator, device)
     results["class_histogram"] = [round(float(v), 4) for v in coverage.last_histogram]
     results["samples"] = args.samples
+    results["checkpoint"] = str(args.checkpoint)
+    print(json.dumps(results, indent=2))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return results
+
+
+def _evaluate_sequences(args, generator, config, device) -> dict:
+    from ..metrics import CorrelationalScore, DiscriminativeScore, PredictiveScore
+    from .run import training_dataset
+
+    check_int("runs", args.runs)
+    real = training_dataset(config, download=False).sequences
+    results = {}
+    for name, cls in (
+        ("discriminative_score", DiscriminativeScore),
+        ("predictive_score", PredictiveScore),
+        ("correlational_score", CorrelationalScore),
+    ):
+        metric = cls(real, runs=args.runs, seed=args.seed)
+        metric.metric_ops(generator, device)
+        results[name] = metric.last_spread.as_dict()
+    results["sequences"] = len(real)
     results["checkpoint"] = str(args.checkpoint)
     print(json.dumps(results, indent=2))
     if args.json:

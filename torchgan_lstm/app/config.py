@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
+import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ from torch import nn
 
 from .. import registry
 from .._validation import InputError, check_choice, check_int
-from ..data import DATASETS
+from ..data import DATASETS, SEQUENCE_DATASETS, build_sequence_dataset
 from ..losses import LOSS_FAMILIES, needs_double_backward
 from ..trainer.strategy import DEVICES
 
@@ -32,16 +34,12 @@ __all__ = [
     "ModelSpec",
     "RunConfig",
     "RunSettings",
+    "is_sequence_dataset",
     "load_config",
     "natural_channels",
 ]
 
 _NATURAL_CHANNELS = {"fashion-mnist": 1, "mnist": 1, "cifar10": 3, "folder": 3}
-# Constructor arguments that the data part sets, per role.
-SHAPE_ARGS = {
-    "generator": {"size": "out_size", "channels": "out_channels"},
-    "discriminator": {"size": "in_size", "channels": "in_channels"},
-}
 
 
 def natural_channels(dataset: str, channels: int | None) -> int:
@@ -51,15 +49,19 @@ def natural_channels(dataset: str, channels: int | None) -> int:
 
 @dataclass
 class DataConfig:
-    """The training data.
+    """The training data; the dataset decides whether the run makes images or sequences.
 
     Args:
-        dataset: one of fashion-mnist, mnist, cifar10, folder.
+        dataset: images: fashion-mnist, mnist, cifar10, folder; sequences: sines, stocks,
+            csv:PATH (numeric columns of a CSV file), fashion-mnist-rows.
         root: folder holding the data (default: search $TORCHGAN_LSTM_DATA, Debian's
-            dataset-fashion-mnist, the download cache).
-        download: let torchvision download the dataset when it is found nowhere.
-        image_size: side of the square images in pixels (also the models' out_size/in_size).
-        channels: 1 or 3 (also the models' out_channels/in_channels); null: the dataset's own.
+            dataset-fashion-mnist, the download cache; stocks: the shipped copy).
+        download: let torchvision download an image dataset when it is found nowhere.
+        image_size: images: side in pixels (also the models' out_size/in_size).
+        channels: images: 1 or 3 (also the models' out_channels/in_channels); null: the
+            dataset's own.
+        seq_len: sequences: steps per training window (also the generator's seq_len).
+        stride: sequences: steps between the starts of consecutive windows (stocks, csv).
     """
 
     dataset: str = "fashion-mnist"
@@ -67,6 +69,28 @@ class DataConfig:
     download: bool = True
     image_size: int = 32
     channels: int | None = None
+    seq_len: int = 24
+    stride: int = 1
+
+    @property
+    def sequences(self) -> bool:
+        """Whether the dataset holds sequences (else images)."""
+        return is_sequence_dataset(self.dataset)
+
+
+def is_sequence_dataset(name: str) -> bool:
+    """Whether ``name`` names a sequence dataset (``sines``, ``stocks``, ``csv:PATH``...)."""
+    return isinstance(name, str) and (name in SEQUENCE_DATASETS or name.startswith("csv:"))
+
+
+@functools.lru_cache(maxsize=8)
+def _sequence_features(dataset: str, seq_len: int, stride: int, root: str | None) -> int:
+    return build_sequence_dataset(dataset, seq_len, stride, root).features
+
+
+def sequence_features(data: DataConfig) -> int:
+    """Features per step of a sequence dataset (read from the data, once per process)."""
+    return _sequence_features(data.dataset, data.seq_len, data.stride, data.root)
 
 
 @dataclass
@@ -123,6 +147,13 @@ def _default_generator() -> ModelSpec:
 
 def _default_discriminator() -> ModelSpec:
     return ModelSpec("torchgan.models.DCGANDiscriminator", {"step_channels": 32})
+
+
+# The default pair for sequence datasets (RGAN's design: an LSTM on both sides).
+SEQUENCE_DEFAULTS = {
+    "generator": ModelSpec("torchgan_lstm.LSTMSequenceGenerator"),
+    "discriminator": ModelSpec("torchgan_lstm.LSTMSequenceDiscriminator"),
+}
 
 
 @dataclass
@@ -193,26 +224,36 @@ class RunConfig(RunSettings):
     discriminator: ModelSpec = field(default_factory=_default_discriminator)
 
     def resolved(self) -> RunConfig:
-        """A copy whose models' shape arguments are set from the data part.
+        """A copy whose models' shape arguments are set from the data part (and, for a sequence
+        dataset, whose default models are the sequence pair).
 
         Raises:
-            InputError: a model's shape argument was set to another value than the data's.
+            InputError: a model's shape argument was set to another value than the data's, or
+                a model does not make the data's kind (images or sequences).
         """
         config = copy.deepcopy(self)
         data = config.data
-        channels = data.channels = natural_channels(data.dataset, data.channels)
-        values = {"size": data.image_size, "channels": channels}
-        for role, names in SHAPE_ARGS.items():
-            args = getattr(config, role).init_args
-            for key, arg in names.items():
-                given = args.get(arg)
-                if given is not None and _norm_size(given) != _norm_size(values[key]):
-                    source = "image_size" if key == "size" else "channels"
+        if data.sequences:
+            for role, default in (("generator", _default_generator()),
+                                  ("discriminator", _default_discriminator())):  # fmt: skip
+                if getattr(config, role) == default:
+                    setattr(config, role, copy.deepcopy(SEQUENCE_DEFAULTS[role]))
+        else:
+            data.channels = natural_channels(data.dataset, data.channels)
+        for role, values in _shape_values(config).items():
+            spec = getattr(config, role)
+            _check_modality(role, spec, data)
+            for arg, (value, source) in values.items():
+                given = spec.init_args.get(arg)
+                if value is None:  # sequence features: read from the data only when missing
+                    spec.init_args[arg] = sequence_features(data) if given is None else given
+                    continue
+                if given is not None and _norm_size(given) != _norm_size(value):
                     raise InputError(
                         f"{role}.init_args.{arg}={given!r} disagrees with data.{source}="
-                        f"{values[key]!r}; the data part sets it (leave {arg} out)"
+                        f"{value!r}; the data part sets it (leave {arg} out)"
                     )
-                args[arg] = values[key]
+                spec.init_args[arg] = value
         return config
 
     def validate(self) -> RunConfig:
@@ -222,10 +263,7 @@ class RunConfig(RunSettings):
             InputError: a field is out of range or unknown, a model refuses its arguments, or
                 the loss cannot train these models; the message names the field and value.
         """
-        check_choice("data.dataset", self.data.dataset, DATASETS)
-        check_int("data.image_size", self.data.image_size, minimum=8)
-        if self.data.channels is not None and self.data.channels not in (1, 3):
-            raise InputError(f"data.channels must be 1, 3 or null, got {self.data.channels!r}")
+        _check_data(self.data)
         check_choice("loss", self.loss, LOSS_FAMILIES)
         check_choice("device", self.device, DEVICES)
         for name in ("batch_size", "max_steps", "eval_every", "ncritic", "sample_size"):
@@ -325,6 +363,58 @@ def load_config(path: str | Path) -> RunConfig:
     if not isinstance(data, dict):
         raise InputError(f"config file {str(path)!r} holds no mapping of settings")
     return RunConfig.from_dict(data)
+
+
+def _shape_values(config: RunConfig) -> dict[str, dict[str, tuple[Any, str]]]:
+    # role -> constructor argument -> (value, the data field it comes from); None: read the data
+    data = config.data
+    if data.sequences:
+        return {
+            "generator": {"seq_len": (data.seq_len, "seq_len"), "features": (None, "dataset")},
+            "discriminator": {"features": (None, "dataset")},
+        }
+    size, channels = (data.image_size, "image_size"), (data.channels, "channels")
+    return {
+        "generator": {"out_size": size, "out_channels": channels},
+        "discriminator": {"in_size": size, "in_channels": channels},
+    }
+
+
+def _check_modality(role: str, spec: ModelSpec, data: DataConfig) -> None:
+    needed = "seq_len" if data.sequences and role == "generator" else "features"
+    if not data.sequences:
+        needed = "out_size" if role == "generator" else "in_size"
+    if needed not in inspect.signature(spec.cls).parameters:
+        kind = "sequences" if data.sequences else "images"
+        default = (SEQUENCE_DEFAULTS if data.sequences else {
+            "generator": _default_generator(), "discriminator": _default_discriminator()
+        })[role].class_path  # fmt: skip
+        raise InputError(
+            f"{role} {spec.cls.__name__} does not make {kind}, but data.dataset="
+            f"{data.dataset!r} holds {kind}; use e.g. {default}"
+        )
+
+
+def _check_data(data: DataConfig) -> None:
+    if not data.sequences:
+        check_choice("data.dataset", data.dataset, (*DATASETS, *SEQUENCE_DATASETS))
+    defaults = DataConfig()
+    if data.sequences:
+        check_int("data.seq_len", data.seq_len, minimum=2)
+        check_int("data.stride", data.stride)
+        unread = [f for f in ("image_size", "channels") if getattr(data, f) != getattr(defaults, f)]
+    else:
+        check_int("data.image_size", data.image_size, minimum=8)
+        if data.channels is not None and data.channels not in (1, 3):
+            raise InputError(f"data.channels must be 1, 3 or null, got {data.channels!r}")
+        unread = [f for f in ("seq_len", "stride") if getattr(data, f) != getattr(defaults, f)]
+    if unread:
+        kind, other = ("sequences", "image") if data.sequences else ("images", "sequence")
+        settings = ", ".join(f"data.{f}={getattr(data, f)!r}" for f in unread)
+        raise InputError(
+            f"{settings}: only {other} datasets read it, but data.dataset={data.dataset!r} "
+            f"holds {kind}"
+        )
 
 
 def _dataclass_from(name: str, cls: type, value: Any):

@@ -16,6 +16,7 @@ __all__ = [
     "moving_average",
     "plot_losses",
     "sample_grid",
+    "sequence_plot",
     "write_config",
     "write_hparams",
     "write_outputs",
@@ -49,6 +50,19 @@ def sample_grid(
     images = generator(*inputs).cpu()
     torchvision.utils.save_image(images, path, nrow=nrow, normalize=True, value_range=(-1, 1))
     return images
+
+
+@torch.no_grad()
+def sequence_plot(generator, path: str | Path, dataset=None, n: int = 6, seed: int = 0) -> None:
+    """Write line plots of ``n`` generated series (and as many of ``dataset``'s, in grey)."""
+    from ..trainer.sequence_plots import plot_sequences
+
+    device = next(generator.parameters()).device
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        fake = generator(*generator.sampler(n, device)).cpu()
+    real = None if dataset is None else dataset.sequences[: min(n, 6)]
+    plot_sequences(fake, real, num_series=min(n, 6)).savefig(path)
 
 
 def flat_hparams(config) -> dict[str, bool | int | float | str]:
@@ -92,13 +106,21 @@ def write_hparams(config, metrics: Mapping[str, float], log_dir: str | Path) -> 
     return folder
 
 
-def write_outputs(trainer, config, steps: int, seconds: float, extra: dict | None = None) -> dict:
-    """After training: ``samples.png`` from the sampling generator, ``loss_curves.png``,
-    ``summary.json`` (steps, time, last metrics and their history, output paths, ``extra``, the
-    configuration) and the hparams entry under ``config.out``; return the summary."""
+def write_outputs(
+    trainer, config, steps: int, seconds: float, extra: dict | None = None, dataset=None
+) -> dict:
+    """After training: ``samples.png`` from the sampling generator (sequences: line plots beside
+    ``dataset``'s), ``loss_curves.png``, ``summary.json`` (steps, time, last metrics and their
+    history, output paths, ``extra``, the configuration) and the hparams entry under
+    ``config.out``; return the summary."""
     out = Path(config.out)
     generator = trainer.sampling_generator().eval()
-    sample_grid(generator, out / "samples.png", n=config.sample_size, seed=config.seed)
+    if config.data.sequences:
+        sequence_plot(
+            generator, out / "samples.png", dataset, n=config.sample_size, seed=config.seed
+        )
+    else:
+        sample_grid(generator, out / "samples.png", n=config.sample_size, seed=config.seed)
     plot_losses(trainer.logger.get_loss_viz().logs, out / "loss_curves.png")
     history = {}
     if trainer.metrics:

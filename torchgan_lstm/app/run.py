@@ -24,11 +24,12 @@ from torch.optim import Adam
 
 from .._validation import InputError
 from ..checkpoint import CheckpointError, check_state_dict, remove_stale_temporaries, safe_load
-from ..data import build_dataset
+from ..data import build_dataset, build_sequence_dataset
 from ..losses import build_losses
 from ..trainer import BudgetSpent, RunTrainer, SingleProcess, StepLoader
 from ..trainer.ema import GeneratorEMA
 from ..trainer.progress import attach_progress_bar
+from ..trainer.sequence_plots import use_sequence_plots
 from .config import RunConfig, natural_channels
 from .outputs import write_config, write_outputs
 
@@ -36,7 +37,9 @@ __all__ = [
     "build_metrics",
     "build_trainer",
     "check_same_models",
+    "data_info",
     "latest_checkpoint",
+    "load_data_info",
     "load_generator",
     "run_config_of",
     "train",
@@ -45,16 +48,40 @@ __all__ = [
 
 
 def training_dataset(config: RunConfig, download: bool):
-    """The training split ``config`` names, checked against the models' image shape.
+    """The training data ``config`` names, checked against the models' shape.
 
     Raises:
-        InputError: the dataset is missing (and not downloaded) or its images do not fit.
+        InputError: the dataset is missing (and not downloaded), holds bad values (sequences:
+            the message names the file, line, column or value) or does not fit the models.
     """
     data = config.data
+    if data.sequences:
+        dataset = build_sequence_dataset(data.dataset, data.seq_len, data.stride, data.root)
+        expected = (data.seq_len, config.generator.init_args["features"])
+        if (dataset.seq_len, dataset.features) != expected:
+            raise InputError(
+                f"the dataset's sequences have shape {(dataset.seq_len, dataset.features)}, but "
+                f"the models are built for (seq_len, features) = {expected}"
+            )
+        return dataset
     channels = natural_channels(data.dataset, data.channels)
     dataset = build_dataset(data.dataset, data.root, data.image_size, channels, "train", download)
     check_images_fit(dataset, (channels, data.image_size, data.image_size))
     return dataset
+
+
+def data_info(dataset) -> dict:
+    """What a checkpoint keeps of its training data to give samples in the data's units: a
+    sequence dataset's scaling (``{"scaler_min", "scaler_max", "feature_names"}``, plain lists);
+    ``{}`` for images."""
+    scaler = getattr(dataset, "scaler", None)
+    if scaler is None:
+        return {}
+    return {
+        "scaler_min": [float(v) for v in scaler.min],
+        "scaler_max": [float(v) for v in scaler.max],
+        "feature_names": list(dataset.feature_names),
+    }
 
 
 def check_images_fit(dataset, expected: tuple[int, int, int]) -> None:
@@ -76,10 +103,26 @@ def check_images_fit(dataset, expected: tuple[int, int, int]) -> None:
         )
 
 
-def build_metrics(config: RunConfig, device: torch.device) -> list:
-    """The Fashion-MNIST metrics of a run (none for other data or ``metric_samples == 0``); they
-    share one set of generated images per evaluation."""
-    if config.metric_samples == 0 or config.data.dataset != "fashion-mnist":
+def build_metrics(config: RunConfig, device: torch.device, dataset=None) -> list:
+    """A run's metrics (none with ``metric_samples == 0``). Fashion-MNIST: the classifier's
+    three, sharing one set of generated images per evaluation. Sequences: TimeGAN's
+    discriminative and predictive scores and the correlational score, against
+    ``metric_samples`` sequences of the training set (a seeded subset) and as many generated;
+    during training the post-hoc networks train for a quarter of TimeGAN's iterations (a
+    progress signal; ``torchgan-lstm evaluate`` runs TimeGAN's protocol)."""
+    if config.metric_samples == 0:
+        return []
+    if config.data.sequences:
+        from ..metrics import CorrelationalScore, DiscriminativeScore, PredictiveScore
+
+        order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(config.seed))
+        real = dataset.sequences[order[: config.metric_samples]]
+        return [
+            DiscriminativeScore(real, iterations=500),
+            PredictiveScore(real, iterations=1250),
+            CorrelationalScore(real),
+        ]
+    if config.data.dataset != "fashion-mnist":
         return []
     from ..metrics import ClassCoverage, ClassImbalance, FrechetClassifierDistance, SharedSamples
 
@@ -93,12 +136,17 @@ def build_metrics(config: RunConfig, device: torch.device) -> list:
 
 
 def build_trainer(
-    config: RunConfig, strategy: SingleProcess, epochs: int, out: str | None = None
+    config: RunConfig,
+    strategy: SingleProcess,
+    epochs: int,
+    out: str | None = None,
+    dataset=None,
 ) -> RunTrainer:
     """A :class:`~torchgan_lstm.trainer.RunTrainer` for a resolved ``config``.
 
     Layout under ``out`` (default ``config.out``): ``checkpoints/gan{k}.model`` (the last 3),
-    ``images/epoch{n}_generator.png``, ``tensorboard/``.
+    ``images/epoch{n}_generator.png`` (sequences: line plots of generated and real series),
+    ``tensorboard/``. ``dataset``: the training data (sequence metrics compare against it).
     """
     out = Path(config.out if out is None else out)
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
@@ -107,8 +155,8 @@ def build_trainer(
         spec = getattr(config, role)
         optimizer = {"name": Adam, "args": {"lr": lr, "betas": tuple(config.betas)}}
         models[role] = {"name": spec.cls, "args": dict(spec.init_args), "optimizer": optimizer}
-    metrics = build_metrics(config, strategy.device) if strategy.is_main else []
-    return RunTrainer(
+    metrics = build_metrics(config, strategy.device, dataset) if strategy.is_main else []
+    trainer = RunTrainer(
         models,
         build_losses(config.loss),
         strategy=strategy,
@@ -129,6 +177,10 @@ def build_trainer(
         nrow=8,
         run_config=config.to_dict(),
     )
+    trainer.data_info = data_info(dataset)  # saved with every checkpoint
+    if config.data.sequences:
+        use_sequence_plots(trainer)
+    return trainer
 
 
 def latest_checkpoint(out: str | Path) -> Path:
@@ -162,6 +214,12 @@ def run_config_of(path: str | Path) -> tuple[RunConfig, Path]:
             f"(no run_config/generator)"
         )
     return RunConfig.from_dict(checkpoint["run_config"]).resolved(), checkpoint_path
+
+
+def load_data_info(path: str | Path) -> dict:
+    """What a run's checkpoint (or run folder) kept of its data: see :func:`data_info`."""
+    _, checkpoint_path = run_config_of(path)
+    return safe_load(checkpoint_path, map_location="cpu").get("data_info") or {}
 
 
 def check_same_models(saved: RunConfig, config: RunConfig, where: str, resume: bool) -> None:
@@ -301,7 +359,7 @@ def _train(config, strategy, resume_path, progress, on_trainer) -> dict:
         loader, config.eval_every, max_steps, max_seconds=config.max_seconds, strategy=strategy
     )
     out = strategy.output_folder(config.out)
-    trainer = build_trainer(config, strategy, steps.epochs, out)
+    trainer = build_trainer(config, strategy, steps.epochs, out, dataset)
     if strategy.is_main:
         remove_stale_temporaries(Path(config.out) / "checkpoints")  # left by a run killed mid-save
         write_config(config, config.out)
@@ -327,7 +385,7 @@ def _train(config, strategy, resume_path, progress, on_trainer) -> dict:
     try:
         quiet = contextlib.nullcontext() if strategy.is_main else _silenced()
         with quiet, contextlib.suppress(BudgetSpent):  # max_seconds: last epoch was evaluated
-            trainer(steps, save_items=["run_config", "resume_state"])
+            trainer(steps, save_items=["run_config", "resume_state", "data_info"])
     finally:
         if bar is not None:
             bar.close()
@@ -340,7 +398,7 @@ def _train(config, strategy, resume_path, progress, on_trainer) -> dict:
     }
     if not strategy.is_main:
         return {}
-    return write_outputs(trainer, config, steps.done, seconds, extra)
+    return write_outputs(trainer, config, steps.done, seconds, extra, dataset)
 
 
 @contextlib.contextmanager

@@ -70,6 +70,7 @@ class RunTrainer(DeviceLoggingMixin, Trainer):
         self.strategy = strategy if strategy is not None else SingleProcess()
         self.step = 0  # training steps done, over the whole run (set when resuming)
         self.resume_state: dict = {}
+        self.data_info: dict = {}  # what samples need of the data (sequence scaling), saved
         self.ema: GeneratorEMA | None = None
         if ema_decay > 0:
             if "generator" not in self.model_names:
