@@ -197,3 +197,14 @@ def test_more_processes_than_gpus_is_refused_by_name(monkeypatch):
         _resolve_backend("nccl", "cuda")
     monkeypatch.setenv("LOCAL_RANK", "0")
     assert _resolve_backend("nccl", "cuda") == ("nccl", torch.device("cuda", 0))
+
+
+def test_a_sequence_gan_trains_on_two_ranks_in_sync(tmp_path):
+    args = ["train", "--backend", "gloo", "--device", "cpu", "--data.dataset", "sines"]
+    args += ["--generator.hidden_size", "8", "--discriminator.hidden_size", "8"]
+    args += ["--batch_size", "32", "--max_steps", "4", "--eval_every", "2"]
+    args += ["--metric_samples", "0", "--progress", "false", "--out", str(tmp_path)]
+    torchrun(2, *args)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["steps"] == 4 and summary["world_size"] == 2
+    assert summary["replica_max_abs_diff"] == 0.0

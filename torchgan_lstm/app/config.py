@@ -286,10 +286,10 @@ class RunConfig(RunSettings):
                 f"compile=True cannot train loss={self.loss!r}: its gradient penalty needs a "
                 "double backward, which torch.compile does not support; drop compile"
             )
+        _check_roles(self.generator.cls, self.discriminator.cls)
         config = self.resolved()
         for role in ("generator", "discriminator"):
             _check_plain(role, getattr(config, role).init_args)
-        _check_roles(config.generator.cls, config.discriminator.cls)
         _, discriminator = config.build_models()
         if needs_double_backward(self.loss) and _has_batch_norm(discriminator):
             raise InputError(
