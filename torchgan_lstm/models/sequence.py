@@ -358,7 +358,7 @@ class ConvSequenceDiscriminator(Discriminator):
         step_channels: int = 32,
         num_layers: int = 3,
         kernel_size: int = 5,
-        norm: str = "spectral",
+        norm: str = "none",
         nonlinearity: nn.Module | None = None,
         label_type: str = "none",
         num_classes: int | None = None,
