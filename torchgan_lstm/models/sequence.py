@@ -93,7 +93,6 @@ class LSTMSequenceGenerator(Generator):
         features: values per step of the output.
         hidden_size: LSTM hidden units.
         num_layers: stacked LSTM layers.
-        dropout: dropout between LSTM layers, in ``[0, 1)``; needs ``num_layers > 1``.
         label_type: ``"none"``; ``"generated"`` (labels sampled by TorchGAN's losses) or
             ``"required"`` (the data's labels) for a class-conditional generator (RCGAN), which
             needs ``num_classes``; the class embedding joins the input at every step.
@@ -101,6 +100,7 @@ class LSTMSequenceGenerator(Generator):
         global_noise_dims: size of a noise vector drawn once per sequence and appended to every
             step's noise (0: none).
         last_nonlinearity: output activation; ``None`` means ``Sigmoid`` (data in ``[0, 1]``).
+        dropout: dropout between LSTM layers, in ``[0, 1)``; needs ``num_layers > 1``.
 
     Attributes:
         encoding_dims: the flat noise size TorchGAN's losses draw,
@@ -125,11 +125,11 @@ class LSTMSequenceGenerator(Generator):
         features: int = 5,
         hidden_size: int = 64,
         num_layers: int = 2,
-        dropout: float = 0.0,
         label_type: str = "none",
         num_classes: int | None = None,
         global_noise_dims: int = 0,
         last_nonlinearity: nn.Module | None = None,
+        dropout: float = 0.0,
     ):
         step_dims = check_int("encoding_dims", encoding_dims)
         check_int("seq_len", seq_len, minimum=2)
