@@ -17,7 +17,7 @@ def test_sequence_suite_writes_scores_per_seed_summary_and_plot(tmp_path, capsys
     )  # fmt: skip
     result = json.loads((tmp_path / "sequence-tiny.json").read_text())
     assert result["shape"] == [10000, 24, 5] and result["config"] == json.loads(
-        json.dumps(VARIANTS["rcgan-lstm"])
+        json.dumps(VARIANTS["rcgan-conv"])
     )
     assert [run["seed"] for run in result["runs"]] == [3]
     run = result["runs"][0]

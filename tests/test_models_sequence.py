@@ -8,7 +8,7 @@ import pytest
 import torch
 import torchgan.models
 from torch.nn.utils import parametrize
-from torchgan.trainer import Trainer
+from torchgan.trainer import ParallelTrainer, Trainer
 
 from torchgan_lstm import get_model, list_models
 from torchgan_lstm.losses import build_losses
@@ -133,7 +133,7 @@ def test_lstm_discriminator_averages_per_step_logits_and_reads_both_directions()
     x = torch.rand(3, SEQ_LEN, SEQ_FEATURES)
     features = d(x, feature_matching=True)
     assert features.shape == (3, SEQ_LEN, 2 * 8)
-    torch.testing.assert_close(d(x), d.readout(features).squeeze(2).mean(dim=1))
+    torch.testing.assert_close(d(x), d.recurrence.readout(features).squeeze(2).mean(dim=1))
     # The backward direction makes the first step's output depend on the last step's input.
     changed = x.clone()
     changed[:, -1] += 1
@@ -264,3 +264,27 @@ def test_trainer_refuses_classes_that_disagree(trainer_paths):
             {"label_type": "required", "num_classes": 4},
             g_args={"label_type": "generated", "num_classes": 3},
         )
+
+
+@pytest.mark.filterwarnings("ignore:generator makes samples")
+@pytest.mark.parametrize("kind", ["lstm", "conv"])
+def test_parallel_trainer_wraps_the_recurrence_and_still_trains(kind, trainer_paths, sine_loader):
+    # TorchGAN's ParallelTrainer wraps every child module in nn.DataParallel (on the CPU a
+    # pass-through): the LSTM must sit in a child that runs it, and stay reachable.
+    torch.manual_seed(0)
+    trainer = ParallelTrainer(
+        sequence_model_config(
+            kind,
+            {"label_type": "generated", "num_classes": 4},
+            {"label_type": "required", "num_classes": 4},
+        ),
+        build_losses("wgan-gp"),
+        devices=[torch.device("cpu")],
+        epochs=1,
+        sample_size=4,
+        **trainer_paths,
+    )
+    assert isinstance(trainer.generator.recurrence, torch.nn.DataParallel)
+    assert isinstance(trainer.generator.lstm, torch.nn.LSTM)
+    trainer(sine_loader)
+    assert trainer.loss_information["generator_iters"] == 4

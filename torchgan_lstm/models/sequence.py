@@ -62,6 +62,39 @@ def _lstm_kwargs(hidden_size: int, num_layers: int, dropout: float) -> dict:
     }
 
 
+class _Recurrence(nn.Module):
+    """An LSTM over all steps in one fused call, and a linear read-out of every step.
+
+    A module of its own so that TorchGAN's ``ParallelTrainer``, which wraps each child of a
+    model in ``nn.DataParallel``, replicates the LSTM and runs it inside each replica (where
+    ``run_lstm`` makes the replica's weights one cuDNN block).
+
+    Args:
+        input_size: values per step of the input.
+        out_features: values per step of the read-out.
+        bidirectional: read the steps in both directions.
+        lstm_kwargs: ``hidden_size``, ``num_layers``, ``dropout``, ``batch_first``.
+    """
+
+    def __init__(self, input_size: int, out_features: int, bidirectional: bool, lstm_kwargs):
+        super().__init__()
+        self.lstm = nn.LSTM(input_size, bidirectional=bidirectional, **lstm_kwargs)
+        directions = 2 if bidirectional else 1
+        self.readout = nn.Linear(lstm_kwargs["hidden_size"] * directions, out_features)
+
+    def forward(self, x: torch.Tensor, cudnn: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """Read-out ``(batch, steps, out_features)`` and LSTM outputs
+        ``(batch, steps, hidden_size * directions)`` of ``x`` ``(batch, steps, input_size)``;
+        ``cudnn=False`` runs the LSTM without cuDNN (whose LSTM has no double backward)."""
+        with torch.backends.cudnn.flags(enabled=cudnn):
+            out, _ = run_lstm(self.lstm, x)
+        return self.readout(out), out
+
+
+def _unwrapped(module: nn.Module) -> nn.Module:
+    return getattr(module, "module", module)  # under ParallelTrainer: nn.DataParallel(module)
+
+
 def _with_labels(
     x: torch.Tensor, embedding: nn.Embedding | None, y: torch.Tensor | None
 ) -> torch.Tensor:
@@ -94,7 +127,6 @@ class LSTMSequenceGenerator(Generator):
         features: values per step of the output.
         hidden_size: LSTM hidden units.
         num_layers: stacked LSTM layers.
-        dropout: dropout between LSTM layers, in ``[0, 1)``; needs ``num_layers > 1``.
         label_type: ``"none"``; ``"generated"`` (labels sampled by TorchGAN's losses) or
             ``"required"`` (the data's labels) for a class-conditional generator (RCGAN), which
             needs ``num_classes``; the class embedding joins the input at every step.
@@ -102,6 +134,7 @@ class LSTMSequenceGenerator(Generator):
         global_noise_dims: size of a noise vector drawn once per sequence and appended to every
             step's noise (0: none).
         last_nonlinearity: output activation; ``None`` means ``Sigmoid`` (data in ``[0, 1]``).
+        dropout: dropout between LSTM layers, in ``[0, 1)``; needs ``num_layers > 1``.
 
     Attributes:
         encoding_dims: the flat noise size TorchGAN's losses draw,
@@ -126,11 +159,11 @@ class LSTMSequenceGenerator(Generator):
         features: int = 5,
         hidden_size: int = 64,
         num_layers: int = 2,
-        dropout: float = 0.0,
         label_type: str = "none",
         num_classes: int | None = None,
         global_noise_dims: int = 0,
         last_nonlinearity: nn.Module | None = None,
+        dropout: float = 0.0,
     ):
         step_dims = check_int("encoding_dims", encoding_dims)
         check_int("seq_len", seq_len, minimum=2)
@@ -146,14 +179,20 @@ class LSTMSequenceGenerator(Generator):
         if self.num_classes is not None:
             self.label_embedding = nn.Embedding(self.num_classes, step_dims)
             step_input += step_dims
-        self.lstm = nn.LSTM(step_input, **_lstm_kwargs(hidden_size, num_layers, dropout))
-        self.readout = nn.Linear(hidden_size, self.features)
+        self.recurrence = _Recurrence(
+            step_input, self.features, False, _lstm_kwargs(hidden_size, num_layers, dropout)
+        )
         self.last_nonlinearity = nn.Sigmoid() if last_nonlinearity is None else last_nonlinearity
         self._weight_initializer()
 
     def _weight_initializer(self) -> None:
         """Standard LSTM initialisation (orthogonal recurrent weights, forget bias 1)."""
         init_lstm_(self.lstm)
+
+    @property
+    def lstm(self) -> nn.LSTM:
+        """The ``nn.LSTM`` that runs the recurrence."""
+        return _unwrapped(self.recurrence).lstm
 
     @property
     def step_noise_width(self) -> int:
@@ -219,8 +258,8 @@ class LSTMSequenceGenerator(Generator):
         """
         noise = self._step_noise(z)
         y = _check_optional_labels(self, y, noise.size(0))
-        out, _ = run_lstm(self.lstm, _with_labels(noise, self.label_embedding, y))
-        return self.last_nonlinearity(self.readout(out))
+        values, _ = self.recurrence(_with_labels(noise, self.label_embedding, y))
+        return self.last_nonlinearity(values)
 
 
 @register_model("lstm_sequence_discriminator")
@@ -230,7 +269,8 @@ class LSTMSequenceDiscriminator(Discriminator):
     Returns raw logits; TorchGAN's losses apply their own sigmoid where they need one. It is a
     valid Wasserstein critic with gradient penalty (no normalisation couples the batch); on CUDA
     it then runs without cuDNN whenever its input requires a gradient, because cuDNN's LSTM
-    cannot be differentiated twice.
+    cannot be differentiated twice (so also in the generator's steps; the generator's LSTM keeps
+    cuDNN).
 
     Args:
         features: values per step of the input.
@@ -271,17 +311,19 @@ class LSTMSequenceDiscriminator(Discriminator):
         if self.num_classes is not None:
             self.label_embedding = nn.Embedding(self.num_classes, features)
             step_input += features
-        self.lstm = nn.LSTM(
-            step_input,
-            bidirectional=bool(bidirectional),
-            **_lstm_kwargs(hidden_size, num_layers, dropout),
+        self.recurrence = _Recurrence(
+            step_input, 1, bool(bidirectional), _lstm_kwargs(hidden_size, num_layers, dropout)
         )
-        self.readout = nn.Linear(hidden_size * (2 if bidirectional else 1), 1)
         self._weight_initializer()
 
     def _weight_initializer(self) -> None:
         """Standard LSTM initialisation (orthogonal recurrent weights, forget bias 1)."""
         init_lstm_(self.lstm)
+
+    @property
+    def lstm(self) -> nn.LSTM:
+        """The ``nn.LSTM`` that reads the sequences."""
+        return _unwrapped(self.recurrence).lstm
 
     def forward(
         self, x: torch.Tensor, y: torch.Tensor | None = None, feature_matching: bool = False
@@ -302,12 +344,10 @@ class LSTMSequenceDiscriminator(Discriminator):
         """
         check_sequence_batch("x", x, self.features)
         y = _check_optional_labels(self, y, x.size(0))
-        inputs = _with_labels(x, self.label_embedding, y)
-        with torch.backends.cudnn.flags(enabled=not (x.is_cuda and x.requires_grad)):
-            out, _ = run_lstm(self.lstm, inputs)  # (batch, steps, hidden * directions)
-        if feature_matching:
-            return out
-        return self.readout(out).squeeze(2).mean(dim=1)
+        # A gradient penalty differentiates the gradient with respect to the sequences.
+        cudnn = not (x.is_cuda and x.requires_grad)
+        logits, out = self.recurrence(_with_labels(x, self.label_embedding, y), cudnn)
+        return out if feature_matching else logits.squeeze(2).mean(dim=1)
 
 
 def _conv_layer(in_ch: int, out_ch: int, kernel: int, dilation: int, norm: str) -> list:
@@ -359,7 +399,7 @@ class ConvSequenceDiscriminator(Discriminator):
         step_channels: int = 32,
         num_layers: int = 3,
         kernel_size: int = 5,
-        norm: str = "spectral",
+        norm: str = "none",
         nonlinearity: nn.Module | None = None,
         label_type: str = "none",
         num_classes: int | None = None,
