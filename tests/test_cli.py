@@ -344,7 +344,7 @@ def test_an_unexpected_error_keeps_its_traceback(monkeypatch, tmp_path):
 
 SEQ_TINY = [
     "--generator.hidden_size", "8", "--generator.encoding_dims", "4",
-    "--discriminator.hidden_size", "8", "--batch_size", "32", "--metric_samples", "64",
+    "--discriminator.step_channels", "8", "--batch_size", "32", "--metric_samples", "64",
     "--progress", "false",
 ]  # fmt: skip
 

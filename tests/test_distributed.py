@@ -201,7 +201,7 @@ def test_more_processes_than_gpus_is_refused_by_name(monkeypatch):
 
 def test_a_sequence_gan_trains_on_two_ranks_in_sync(tmp_path):
     args = ["train", "--backend", "gloo", "--device", "cpu", "--data.dataset", "sines"]
-    args += ["--generator.hidden_size", "8", "--discriminator.hidden_size", "8"]
+    args += ["--generator.hidden_size", "8", "--discriminator.step_channels", "8"]
     args += ["--batch_size", "32", "--max_steps", "4", "--eval_every", "2"]
     args += ["--metric_samples", "0", "--progress", "false", "--out", str(tmp_path)]
     torchrun(2, *args)

@@ -149,10 +149,14 @@ def _default_discriminator() -> ModelSpec:
     return ModelSpec("torchgan.models.DCGANDiscriminator", {"step_channels": 32})
 
 
-# The default pair for sequence datasets (RGAN's design: an LSTM on both sides).
+# The default pair for sequence datasets: the one the sequence benchmark measured (an LSTM
+# generator with one noise value per step and a global noise vector, a convolutional critic).
 SEQUENCE_DEFAULTS = {
-    "generator": ModelSpec("torchgan_lstm.LSTMSequenceGenerator"),
-    "discriminator": ModelSpec("torchgan_lstm.LSTMSequenceDiscriminator"),
+    "generator": ModelSpec(
+        "torchgan_lstm.LSTMSequenceGenerator",
+        {"encoding_dims": 1, "global_noise_dims": 16, "hidden_size": 64, "num_layers": 1},
+    ),
+    "discriminator": ModelSpec("torchgan_lstm.ConvSequenceDiscriminator"),
 }
 
 
