@@ -11,7 +11,7 @@ from torchgan.metrics import EvaluationMetric
 from .._validation import InputError
 from .classifier import FashionClassifier, check_images, load_classifier, to_classifier_input
 
-__all__ = ["ClassifierMetric", "SharedSamples"]
+__all__ = ["ClassifierMetric", "ConfigPickled", "SharedSamples"]
 
 
 def _positive_int(name: str, value: int, minimum: int = 1) -> int:
@@ -31,6 +31,38 @@ def _device_name(device: str | torch.device | None) -> str | None:
             f"device must be None, a torch.device or a device string such as 'cpu' or 'cuda:0', "
             f"got {device!r}"
         ) from err
+
+
+class ConfigPickled:
+    """Pickles only the attributes named in ``_config_names``: a metric inside a TorchGAN
+    checkpoint then holds no module, cache or ``torch.device``, and loads with
+    ``torch.load(weights_only=True)``. After loading, :meth:`_reset_caches` starts the caches
+    empty."""
+
+    _config_names: tuple[str, ...] = ()
+
+    def _reset_caches(self) -> None:
+        """Empty whatever is computed on first use (nothing here)."""
+
+    def __getstate__(self) -> dict:
+        """Only the configuration."""
+        return {name: getattr(self, name) for name in self._config_names}
+
+    def __setstate__(self, state: dict) -> None:
+        """Restore the configuration saved by :meth:`__getstate__`; caches start empty.
+
+        Raises:
+            InputError: ``state`` lacks a configuration attribute.
+        """
+        missing = [name for name in self._config_names if name not in state]
+        if missing:
+            raise InputError(
+                f"cannot restore {type(self).__name__}: saved state lacks {missing}, "
+                f"has {sorted(state)}"
+            )
+        for name in self._config_names:
+            setattr(self, name, state[name])
+        self._reset_caches()
 
 
 class SharedSamples:
@@ -71,7 +103,7 @@ def _cuda_rng_hash(device: torch.device) -> int | None:
     return hash(torch.cuda.get_rng_state(device).numpy().tobytes())
 
 
-class ClassifierMetric(EvaluationMetric):
+class ClassifierMetric(ConfigPickled, EvaluationMetric):
     """Base of the metrics that judge generated images by the Fashion-MNIST classifier.
 
     It owns what they share: the configuration, the lazily loaded classifier, sampling from a
@@ -107,31 +139,15 @@ class ClassifierMetric(EvaluationMetric):
         shared: SharedSamples | None = None,
     ) -> None:
         super().__init__()
-        self.shared = shared
         self.sample_size = _positive_int("sample_size", sample_size, self._min_samples)
         self.batch_size = _positive_int("batch_size", batch_size)
         self.device = _device_name(device)
         self._reset_caches()
+        self.shared = shared
 
     def _reset_caches(self) -> None:
         self._classifier: FashionClassifier | None = None
-
-    def __getstate__(self) -> dict:
-        """Only the configuration: no module, no cached statistics, no ``torch.device``."""
-        return {name: getattr(self, name) for name in self._config_names}
-
-    def __setstate__(self, state: dict) -> None:
-        """Restore the configuration saved by :meth:`__getstate__`; caches start empty."""
-        missing = [name for name in self._config_names if name not in state]
-        if missing:
-            raise InputError(
-                f"cannot restore {type(self).__name__}: saved state lacks {missing}, "
-                f"has {sorted(state)}"
-            )
-        for name in self._config_names:
-            setattr(self, name, state[name])
-        self.shared = None
-        self._reset_caches()
+        self.shared: SharedSamples | None = None  # a run's own, never pickled
 
     def __repr__(self) -> str:
         def show(value: object) -> str:

@@ -37,7 +37,7 @@ from torch import nn
 from torchgan.metrics import EvaluationMetric
 
 from .._validation import InputError, check_fraction, check_int
-from .base import _device_name
+from .base import ConfigPickled, _device_name
 from .frechet import feature_statistics, frechet_distance
 
 __all__ = [
@@ -328,7 +328,7 @@ def score_spread(score: Callable[[int], float], runs: int = 5, seed: int = 0) ->
     return ScoreSpread(statistics.fmean(scores), sd, scores)
 
 
-class SequenceMetric(EvaluationMetric):
+class SequenceMetric(ConfigPickled, EvaluationMetric):
     """Base of the TorchGAN metrics that score generated sequences against a real set.
 
     ``metric.metric_ops(generator, device)`` (called by the Trainer after every epoch, with its
@@ -358,23 +358,10 @@ class SequenceMetric(EvaluationMetric):
         self.runs = check_int("runs", runs)
         self.seed = check_int("seed", seed, minimum=0)
         self.chunk_size = check_int("chunk_size", chunk_size)
+        self._reset_caches()
+
+    def _reset_caches(self) -> None:
         self.last_spread: ScoreSpread | None = None
-
-    def __getstate__(self) -> dict:
-        """Only the configuration: no cached results."""
-        return {name: getattr(self, name) for name in self._config_names}
-
-    def __setstate__(self, state: dict) -> None:
-        """Restore the configuration saved by :meth:`__getstate__`."""
-        missing = [name for name in self._config_names if name not in state]
-        if missing:
-            raise InputError(
-                f"cannot restore {type(self).__name__}: saved state lacks {missing}, "
-                f"has {sorted(state)}"
-            )
-        for name in self._config_names:
-            setattr(self, name, state[name])
-        self.last_spread = None
 
     def __repr__(self) -> str:
         config = ", ".join(
