@@ -71,6 +71,13 @@ VARIANTS: dict[str, dict] = {
         "discriminator_args": {"step_channels": 32, "num_layers": 3, "kernel_size": 5},
         **_OPTIMISER,
     },
+    # The default with 8 noise values per step instead of 1 (Stocks' volume is spiky).
+    "rcgan-conv-step8": {
+        "generator": {**_GENERATOR, "encoding_dims": 8},
+        "discriminator": "conv",
+        "discriminator_args": {"step_channels": 32, "num_layers": 3, "kernel_size": 5},
+        **_OPTIMISER,
+    },
     # RCGAN's recurrent discriminator, read in both directions.
     "rcgan-lstm": {
         "generator": _GENERATOR,
