@@ -433,16 +433,11 @@ class SequenceMetric(ConfigPickled, EvaluationMetric):
         return self.calculate_score(self.preprocess(fake))
 
 
-class DiscriminativeScore(SequenceMetric):
-    """:func:`discriminative_score` as a TorchGAN metric (see :class:`SequenceMetric`).
-
-    Args:
-        real, runs, seed, chunk_size: as :class:`SequenceMetric`.
-        iterations: post-hoc classifier iterations (TimeGAN: 2,000).
-        batch_size: sequences of each set per iteration (TimeGAN: 128).
-    """
+class _PostHocScore(SequenceMetric):
+    """A score that trains a post-hoc network on the sets: its iterations and batch size."""
 
     _config_names = (*SequenceMetric._config_names, "iterations", "batch_size")
+    default_iterations = 0
 
     def __init__(
         self,
@@ -450,41 +445,42 @@ class DiscriminativeScore(SequenceMetric):
         runs: int = 1,
         seed: int = 0,
         chunk_size: int = 1000,
-        iterations: int = 2000,
+        iterations: int | None = None,
         batch_size: int = 128,
     ) -> None:
         super().__init__(real, runs, seed, chunk_size)
-        self.iterations = check_int("iterations", iterations)
+        self.iterations = check_int(
+            "iterations", self.default_iterations if iterations is None else iterations
+        )
         self.batch_size = check_int("batch_size", batch_size)
+
+
+class DiscriminativeScore(_PostHocScore):
+    """:func:`discriminative_score` as a TorchGAN metric (see :class:`SequenceMetric`).
+
+    Args:
+        real, runs, seed, chunk_size: as :class:`SequenceMetric`.
+        iterations: post-hoc classifier iterations (``None``: TimeGAN's 2,000).
+        batch_size: sequences of each set per iteration (TimeGAN: 128).
+    """
+
+    default_iterations = 2000
 
     def score(self, real: torch.Tensor, fake: torch.Tensor, seed: int) -> float:
         """:func:`discriminative_score` with this metric's settings."""
         return discriminative_score(real, fake, self.iterations, self.batch_size, seed=seed)
 
 
-class PredictiveScore(SequenceMetric):
+class PredictiveScore(_PostHocScore):
     """:func:`predictive_score` as a TorchGAN metric (see :class:`SequenceMetric`).
 
     Args:
         real, runs, seed, chunk_size: as :class:`SequenceMetric`.
-        iterations: post-hoc predictor iterations (TimeGAN: 5,000).
+        iterations: post-hoc predictor iterations (``None``: TimeGAN's 5,000).
         batch_size: sequences per iteration (TimeGAN: 128).
     """
 
-    _config_names = (*SequenceMetric._config_names, "iterations", "batch_size")
-
-    def __init__(
-        self,
-        real: SequenceArray,
-        runs: int = 1,
-        seed: int = 0,
-        chunk_size: int = 1000,
-        iterations: int = 5000,
-        batch_size: int = 128,
-    ) -> None:
-        super().__init__(real, runs, seed, chunk_size)
-        self.iterations = check_int("iterations", iterations)
-        self.batch_size = check_int("batch_size", batch_size)
+    default_iterations = 5000
 
     def score(self, real: torch.Tensor, fake: torch.Tensor, seed: int) -> float:
         """:func:`predictive_score` with this metric's settings."""

@@ -116,8 +116,21 @@ def _check_optional_labels(model: nn.Module, y: torch.Tensor | None, batch: int)
     return check_labels("y", y, batch, model.num_classes)
 
 
+class _Recurrent:
+    """What the LSTM models share: the ``lstm`` behind their ``recurrence`` and its init."""
+
+    def _weight_initializer(self) -> None:
+        """Standard LSTM initialisation (orthogonal recurrent weights, forget bias 1)."""
+        init_lstm_(self.lstm)
+
+    @property
+    def lstm(self) -> nn.LSTM:
+        """The ``nn.LSTM`` that runs the recurrence (also inside TorchGAN's DataParallel)."""
+        return _unwrapped(self.recurrence).lstm
+
+
 @register_model("lstm_sequence_generator")
-class LSTMSequenceGenerator(Generator):
+class LSTMSequenceGenerator(_Recurrent, Generator):
     r"""Recurrent generator of multivariate sequences: noise in at every step, a value out.
 
     Args:
@@ -184,15 +197,6 @@ class LSTMSequenceGenerator(Generator):
         )
         self.last_nonlinearity = nn.Sigmoid() if last_nonlinearity is None else last_nonlinearity
         self._weight_initializer()
-
-    def _weight_initializer(self) -> None:
-        """Standard LSTM initialisation (orthogonal recurrent weights, forget bias 1)."""
-        init_lstm_(self.lstm)
-
-    @property
-    def lstm(self) -> nn.LSTM:
-        """The ``nn.LSTM`` that runs the recurrence."""
-        return _unwrapped(self.recurrence).lstm
 
     @property
     def step_noise_width(self) -> int:
@@ -263,7 +267,7 @@ class LSTMSequenceGenerator(Generator):
 
 
 @register_model("lstm_sequence_discriminator")
-class LSTMSequenceDiscriminator(Discriminator):
+class LSTMSequenceDiscriminator(_Recurrent, Discriminator):
     r"""Recurrent discriminator: a logit at every step, averaged into one per sequence.
 
     Returns raw logits; TorchGAN's losses apply their own sigmoid where they need one. It is a
@@ -315,15 +319,6 @@ class LSTMSequenceDiscriminator(Discriminator):
             step_input, 1, bool(bidirectional), _lstm_kwargs(hidden_size, num_layers, dropout)
         )
         self._weight_initializer()
-
-    def _weight_initializer(self) -> None:
-        """Standard LSTM initialisation (orthogonal recurrent weights, forget bias 1)."""
-        init_lstm_(self.lstm)
-
-    @property
-    def lstm(self) -> nn.LSTM:
-        """The ``nn.LSTM`` that reads the sequences."""
-        return _unwrapped(self.recurrence).lstm
 
     def forward(
         self, x: torch.Tensor, y: torch.Tensor | None = None, feature_matching: bool = False
