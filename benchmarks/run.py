@@ -52,6 +52,20 @@ def main(argv: list[str] | None = None) -> None:
         default=10,
         help="steps suite: steps per timed block, and log_every of its device-log modes",
     )
+    s.add_argument(
+        "--step-variants",
+        nargs="+",
+        default=None,
+        help="steps suite: quality variants to time (first: the reference), instead of the "
+        "default pairs",
+    )
+    s.add_argument(
+        "--step-modes",
+        nargs="+",
+        default=None,
+        choices=("torchgan", "frozen-g", "device-log", "both"),
+        help="steps suite: step modes to time (default all; torchgan always)",
+    )
     q = p.add_argument_group("quality suite")
     q.add_argument("--variants", nargs="*", default=["dcgan", "lstm-conv"])
     q.add_argument(
@@ -109,6 +123,8 @@ def main(argv: list[str] | None = None) -> None:
             device=args.device,
             name=args.name or "step-speed",
             loss=args.loss,
+            pairs=_step_pairs(args.step_variants),
+            modes=args.step_modes,
         )
     if args.suite in ("profile", "all"):
         from .profile import run_profile
@@ -141,6 +157,18 @@ def main(argv: list[str] | None = None) -> None:
                 variants, args.seeds, base, runs, args.threads, args.jobs, args.deadline
             )
         write_quality_report(records, summarise(records), base, args.out, name)
+
+
+def _step_pairs(names: list[str] | None) -> dict | None:
+    """The quality variants named for the steps suite (None: its default pairs)."""
+    if names is None:
+        return None
+    from .quality import VARIANTS
+
+    unknown = [name for name in names if name not in VARIANTS]
+    if unknown:
+        raise SystemExit(f"unknown --step-variants {unknown}; known: {sorted(VARIANTS)}")
+    return {name: VARIANTS[name] for name in names}
 
 
 def _load_records(runs: Path, variants: dict, metric_samples: int) -> list[dict]:

@@ -12,6 +12,12 @@ seconds (linear interpolation between the evaluations around it), or at the time
 reference variant: ``budget:dcgan+dcganD:4000`` is, for each seed, the seconds that seed's
 DCGAN run took to reach step 4000 (the issue's equal-wall-clock comparison).
 
+Each run's seconds are its own wall clock, which a shared machine inflates unevenly between runs.
+``--step-costs STEP_RESULT`` replaces them by ``step x`` that variant's per-step time from one
+interleaved steps-suite run (``python -m benchmarks.run --suite steps --step-variants ...``),
+whose blocks of all variants alternate, so their ratio holds under load: budgets and curves
+then compare the variants at equal modelled training time.
+
 ``python -m benchmarks.stats gate-cpu ema-gate-cpu --pair lstm-conv+dcganD+gate dcgan+dcganD
 --at budget:dcgan+dcganD:4000 --plot``
 """
@@ -37,9 +43,11 @@ __all__ = [
     "paired_difference",
     "plot_curves",
     "resolve_at",
+    "step_costs",
     "t_interval",
     "value_at_seconds",
     "value_at_step",
+    "with_step_costs",
 ]
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -154,6 +162,36 @@ def load_runs(*sources: str | Path) -> list[dict]:
             raise FileNotFoundError(f"no result file {path}")
         runs += json.loads(path.read_text())["runs"]
     return runs
+
+
+def step_costs(source: str | Path, mode: str = "torchgan") -> dict[str, float]:
+    """Seconds per training step of each pair of a steps-suite result (stem or path), ``mode``.
+
+    Raises:
+        FileNotFoundError: the result file is missing.
+        ValueError: it has no row in ``mode``.
+    """
+    path = Path(source)
+    if not path.suffix:
+        path = RESULTS / f"{source}.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no steps-suite result file {path}")
+    rows = [r for r in json.loads(path.read_text())["rows"] if r["step"] == mode]
+    if not rows:
+        raise ValueError(f"{path} has no rows in step mode {mode!r}")
+    return {r["pair"]: r["step_ms"] / 1000 for r in rows}
+
+
+def with_step_costs(runs: list[dict], costs: dict[str, float]) -> list[dict]:
+    """Copies of ``runs`` whose ``seconds`` are ``step x costs[variant]`` (modelled time).
+
+    Raises:
+        ValueError: a run's variant has no cost.
+    """
+    missing = sorted({r["variant"] for r in runs} - set(costs))
+    if missing:
+        raise ValueError(f"no step cost for variants {missing}; costs known for {sorted(costs)}")
+    return [{**r, "seconds": [step * costs[r["variant"]] for step in r["steps"]]} for r in runs]
 
 
 def value_at_step(run: dict, step: int, metric: str = "fcd") -> float | None:
@@ -349,11 +387,28 @@ def main(argv: list[str] | None = None) -> int:
         help="write the curves with bands (default path: next to --out)",
     )
     parser.add_argument("--x", choices=("seconds", "step"), default="seconds")
+    parser.add_argument(
+        "--step-costs",
+        default=None,
+        metavar="STEP_RESULT",
+        help="a steps-suite result (stem or path): seconds become steps x its per-step time",
+    )
     parser.add_argument("--out", type=Path, default=None, help="Markdown file (default: print)")
     args = parser.parse_args(argv)  # fmt: skip
-    runs = load_runs(*args.results)
     pairs = [tuple(p) for p in args.pair]
+    runs = load_runs(*args.results)
+    if args.step_costs:
+        compared = {v for pair in pairs for v in pair}
+        compared |= {at.split(":")[1] for at in args.at or [] if at.startswith("budget:")}
+        runs = with_step_costs(
+            [r for r in runs if r["variant"] in compared], step_costs(args.step_costs)
+        )
     text = "".join(f"## At {at}\n\n{report(runs, pairs, at)}\n" for at in args.at or ["last"])
+    if args.step_costs:
+        text = (
+            f"Seconds are modelled: evaluation step x the variant's per-step time in "
+            f"`{args.step_costs}` (TorchGAN's step, interleaved blocks).\n\n{text}"
+        )
     if args.plot is not None:
         stem = args.out.with_suffix("") if args.out else Path("stats")
         path = Path(args.plot) if args.plot else Path(f"{stem}_fcd_vs_{args.x}.png")

@@ -35,11 +35,10 @@ import torch
 from torch.optim import Adam
 from torchgan.trainer import Trainer
 
-from torchgan_lstm.app.config import RunConfig
-from torchgan_lstm.app.flat import from_flat
 from torchgan_lstm.losses import build_losses, needs_double_backward
 from torchgan_lstm.trainer.device_logging import DeviceLoggingMixin
 
+from .quality import variant_config
 from .report import markdown_table
 from .stats import t_interval
 
@@ -76,7 +75,7 @@ class _Step:
         self, overrides: dict, mode: str, loss: str, block: int, batch: int, device, folder: Path
     ):
         frozen, device_log = MODES[mode]
-        config = RunConfig.from_dict(from_flat(overrides)).resolved()
+        config = variant_config(overrides).resolved()
         adam = {"name": Adam, "args": {"lr": 2e-4, "betas": (0.5, 0.999)}}
         models = {}
         for name in ("generator", "discriminator"):
@@ -146,6 +145,8 @@ def run_step_speed(
     device: str = "cpu",
     name: str = "step-speed",
     loss: str = "minimax",
+    pairs: dict | None = None,
+    modes: list[str] | None = None,
 ) -> dict:
     """Run the step suite; write ``<name>.json`` and ``<name>.md`` into ``out``.
 
@@ -158,6 +159,11 @@ def run_step_speed(
         device: ``"cpu"`` or ``"cuda"``.
         name: results file stem.
         loss: loss family (:data:`~torchgan_lstm.losses.LOSS_FAMILIES`).
+        pairs: name -> overrides (a quality variant: flat vocabulary, ``generator_args``); the
+            first is the reference of ``vs_dcgan_torchgan``. Default: :data:`PAIRS` (or
+            :data:`PENALTY_PAIRS` for a loss with a gradient penalty).
+        modes: step modes to time (:data:`MODES` names; default all). ``torchgan`` is always
+            timed, as the reference of the ratios.
     """
     if threads:
         torch.set_num_threads(threads)
@@ -165,12 +171,14 @@ def run_step_speed(
     started = time.perf_counter()
     dev = torch.device(device)
     # A penalty per image: no batch norm in the critic.
-    pairs = PENALTY_PAIRS if needs_double_backward(loss) else PAIRS
+    if pairs is None:
+        pairs = PENALTY_PAIRS if needs_double_backward(loss) else PAIRS
+    modes = ["torchgan", *(m for m in modes or MODES if m != "torchgan")]
     with tempfile.TemporaryDirectory() as tmp:
         steps = {
             (pair, mode): _Step(overrides, mode, loss, block, batch, dev, Path(tmp) / pair / mode)
             for pair, overrides in pairs.items()
-            for mode in MODES
+            for mode in modes
         }
         for step in steps.values():  # warm-up: optimizer state, allocator, one flush
             step.run(block)
@@ -182,7 +190,7 @@ def run_step_speed(
         for step in steps.values():
             step.trainer.logger.close()
     median = {key: statistics.median(ts) for key, ts in times.items()}
-    base = median[next(iter(pairs)), "torchgan"]
+    base = median[next(iter(pairs)), "torchgan"]  # the first pair's TorchGAN step
     paired = {
         (pair, mode): t_interval(
             [t / ref for t, ref in zip(times[pair, mode], times[pair, "torchgan"], strict=True)]
@@ -194,7 +202,7 @@ def run_step_speed(
             "pair": pair,
             "step": mode,
             "step_ms": 1000 * median[pair, mode],
-            "vs_dcgan_torchgan": median[pair, mode] / base,  # DCGAN: the first pair
+            "vs_dcgan_torchgan": median[pair, mode] / base,
             "vs_same_pair_torchgan": median[pair, mode] / median[pair, "torchgan"],
             "paired_ratio_95ci": f"{paired[pair, mode].mean:.3f} [{paired[pair, mode].low:.3f}, "
             f"{paired[pair, mode].high:.3f}]",

@@ -298,6 +298,53 @@ def test_stats_command_writes_the_report_and_the_plot(tmp_path):
     assert (tmp_path / "fake-stats_fcd_vs_seconds.png").stat().st_size > 0
 
 
+def test_step_costs_put_every_run_on_one_modelled_clock(tmp_path):
+    from benchmarks.stats import main, resolve_at, step_costs, with_step_costs
+
+    steps_file = tmp_path / "steps.json"
+    rows = [
+        {"pair": "dcgan", "step": "torchgan", "step_ms": 100.0},
+        {"pair": "dcgan", "step": "both", "step_ms": 90.0},
+        {"pair": "lstm", "step": "torchgan", "step_ms": 200.0},
+    ]
+    steps_file.write_text(json.dumps({"rows": rows}))
+    assert step_costs(steps_file) == {"dcgan": 0.1, "lstm": 0.2}
+    assert step_costs(steps_file, "both") == {"dcgan": 0.09}
+    # wall clocks that disagree with the step costs (a loaded machine) are replaced
+    runs = [
+        _record("lstm", 0, [50.0, 30.0], seconds=[900.0, 1900.0]),
+        _record("dcgan", 0, [45.0, 35.0], seconds=[75.0, 150.0]),
+    ]
+    modelled = with_step_costs(runs, step_costs(steps_file))
+    assert modelled[0]["seconds"] == [200.0, 400.0] and runs[0]["seconds"][0] == 900.0
+    # DCGAN's 2,000 steps cost 200 s: the LSTM's 1,000 steps
+    assert resolve_at(modelled, "lstm", "budget:dcgan:2000")[0]["fcd"] == pytest.approx(50.0)
+    with pytest.raises(ValueError, match="no step cost for variants \\['gru'\\]"):
+        with_step_costs([_record("gru", 0, [1.0])], {"lstm": 0.2})
+    with pytest.raises(ValueError, match="no rows in step mode 'frozen-g'"):
+        step_costs(steps_file, "frozen-g")
+    results = _write_results(tmp_path / "fake.json", [*runs, _record("gru", 0, [1.0, 1.0])])
+    out = tmp_path / "costed.md"
+    main([str(results), "--pair", "lstm", "dcgan", "--at", "budget:dcgan:2000",
+          "--step-costs", str(steps_file), "--out", str(out)])  # fmt: skip
+    text = out.read_text()
+    assert "Seconds are modelled" in text and "0: 50.0 (200 s)" in text
+
+
+def test_steps_suite_times_named_quality_variants_in_the_modes_asked(tmp_path):
+    from benchmarks.quality import VARIANTS
+    from benchmarks.step_speed import run_step_speed
+
+    names = ["dcgan+dcganD", "lstm-conv+dcganD+gate+row-steps"]
+    results = run_step_speed(
+        tmp_path, rounds=1, block=1, batch=2, name="v",
+        pairs={n: VARIANTS[n] for n in names}, modes=["both"],
+    )  # fmt: skip
+    assert [(r["pair"], r["step"]) for r in results["rows"]] == [
+        (n, m) for n in names for m in ("torchgan", "both")
+    ]
+
+
 def test_steps_suite_times_every_pair_and_mode_and_writes_its_table(tmp_path):
     from benchmarks.step_speed import MODES, PAIRS, run_step_speed
 
