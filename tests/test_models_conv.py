@@ -93,3 +93,26 @@ def test_bad_forward_input_names_expected_and_actual_shape():
         d(torch.randn(2, 3, 16, 16))
     with pytest.raises(ValueError, match=r"got \(1, 16, 16\)"):
         d(torch.randn(1, 16, 16))
+
+
+def test_batch_norm_leaves_the_input_layer_alone_and_computes_dcgans_discriminator():
+    """norm="batch" without dropout is TorchGAN's DCGANDiscriminator (Radford et al.: no batch
+    norm on the input layer), read out by a linear layer instead of a 4x4 convolution."""
+    from torchgan.models import DCGANDiscriminator
+
+    torch.manual_seed(0)
+    ours = ConvDiscriminator(in_size=32, in_channels=1, step_channels=8, norm="batch", dropout=0)
+    theirs = DCGANDiscriminator(32, 1, step_channels=8, last_nonlinearity=torch.nn.Identity())
+    first = ours.model[0]
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in first)
+    assert first[0].bias is not None
+    assert all(isinstance(block[1], torch.nn.BatchNorm2d) for block in ours.model[1:])
+    with torch.no_grad():
+        for mine, dcgan in zip(ours.model, theirs.model, strict=True):
+            for a, b in zip(mine, dcgan, strict=True):
+                for name, tensor in a.state_dict().items():
+                    tensor.copy_(b.state_dict()[name])
+        ours.disc.weight.copy_(theirs.disc[0].weight.flatten(1))
+        ours.disc.bias.zero_()
+    x = torch.randn(6, 1, 32, 32)
+    torch.testing.assert_close(ours(x), theirs(x))

@@ -32,6 +32,7 @@ MODES = ("discriminator", "classifier", "both")
 
 
 def _conv_block(in_ch: int, out_ch: int, norm: str, nl: nn.Module, dropout: float) -> nn.Sequential:
+    """A stride-2 4x4 convolution, its normalisation, the activation, dropout."""
     conv = nn.Conv2d(in_ch, out_ch, 4, 2, 1, bias=norm not in ("batch", "layer"))
     layers: list[nn.Module] = [spectral_norm(conv) if norm == "spectral" else conv]
     if norm == "batch":
@@ -88,7 +89,8 @@ class ConvDiscriminator(Discriminator):
         step_channels: channels of the first convolution, doubled at each further one.
         num_layers: number of stride-2 convolutions.
         dropout: dropout after each convolution's activation, in ``[0, 1)``.
-        norm: ``"none"``, ``"batch"``, ``"spectral"`` (spectral normalisation of every weight,
+        norm: ``"none"``, ``"batch"`` (after every convolution but the first, as in DCGAN's
+            discriminator), ``"spectral"`` (spectral normalisation of every weight,
             the heads and the projection embedding included) or ``"layer"`` (layer norm over
             each image's channels and positions).
         nonlinearity: activation; ``None`` means ``LeakyReLU(0.2)``.
@@ -141,7 +143,10 @@ class ConvDiscriminator(Discriminator):
         nl = nn.LeakyReLU(0.2) if nonlinearity is None else nonlinearity
         blocks, channels, (h, w) = [], in_channels, self.in_size
         for i in range(num_layers):
-            blocks.append(_conv_block(channels, step_channels * 2**i, norm, nl, dropout))
+            # As in DCGAN's discriminator: batch norm on every layer, the input layer included,
+            # made samples oscillate and training unstable (Radford et al., 2016, section 3).
+            layer_norm = "none" if i == 0 and norm == "batch" else norm
+            blocks.append(_conv_block(channels, step_channels * 2**i, layer_norm, nl, dropout))
             channels, h, w = step_channels * 2**i, h // 2, w // 2
         self.model = nn.Sequential(*blocks)
         flat = channels * h * w
