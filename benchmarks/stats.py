@@ -165,7 +165,9 @@ def load_runs(*sources: str | Path) -> list[dict]:
 
 
 def step_costs(source: str | Path, mode: str = "torchgan") -> dict[str, float]:
-    """Seconds per training step of each pair of a steps-suite result (stem or path), ``mode``.
+    """Seconds per training step of each pair of a steps-suite result (stem or path), ``mode``:
+    the first pair's median step times each pair's mean per-round ratio to it (results without
+    that ratio: each pair's median).
 
     Raises:
         FileNotFoundError: the result file is missing.
@@ -176,9 +178,14 @@ def step_costs(source: str | Path, mode: str = "torchgan") -> dict[str, float]:
         path = RESULTS / f"{source}.json"
     if not path.is_file():
         raise FileNotFoundError(f"no steps-suite result file {path}")
-    rows = [r for r in json.loads(path.read_text())["rows"] if r["step"] == mode]
+    all_rows = json.loads(path.read_text())["rows"]
+    rows = [r for r in all_rows if r["step"] == mode]
     if not rows:
         raise ValueError(f"{path} has no rows in step mode {mode!r}")
+    if all("vs_first_pair" in r for r in rows):
+        # the paired per-round ratios, on the first pair's median step: robust to load drift
+        first = all_rows[0]["step_ms"] / 1000
+        return {r["pair"]: first * r["vs_first_pair"] for r in rows}
     return {r["pair"]: r["step_ms"] / 1000 for r in rows}
 
 

@@ -42,7 +42,7 @@ from .quality import variant_config
 from .report import markdown_table
 from .stats import t_interval
 
-__all__ = ["MODES", "PAIRS", "run_step_speed"]
+__all__ = ["MODES", "PAIRS", "run_step_speed", "step_rows", "write_step_report"]
 
 # name -> overrides in the flat vocabulary (app.flat.from_flat) (32x32x1, the command line's
 # widths); lstm_gate None: on where it applies, the default.
@@ -136,6 +136,42 @@ class _Step:
         return (time.perf_counter() - start) / steps
 
 
+def _ratio_interval(times: list[float], reference: list[float]) -> tuple[float, str]:
+    interval = t_interval([t / ref for t, ref in zip(times, reference, strict=True)])
+    return interval.mean, f"{interval.mean:.3f} [{interval.low:.3f}, {interval.high:.3f}]"
+
+
+def step_rows(times: dict[tuple[str, str], list[float]], saved: dict) -> list[dict]:
+    """The table's rows from the blocks' seconds per step, keyed ``(pair, mode)`` in run order.
+
+    Ratios to the first pair's ``torchgan`` step: of the medians (``vs_dcgan_torchgan``) and
+    the mean of the per-round ratios with its 95 % t-interval (``vs_first_pair_95ci``); the
+    same against the pair's own ``torchgan`` step (``vs_same_pair_torchgan``,
+    ``paired_ratio_95ci``). Within a round the blocks run back to back, so the per-round
+    ratios cancel machine drift.
+    """
+    median = {key: statistics.median(ts) for key, ts in times.items()}
+    first = next(iter(times))[0]
+    rows = []
+    for pair, mode in times:
+        vs_first, vs_first_ci = _ratio_interval(times[pair, mode], times[first, "torchgan"])
+        rows.append(
+            {
+                "pair": pair,
+                "step": mode,
+                "step_ms": 1000 * median[pair, mode],
+                "vs_dcgan_torchgan": median[pair, mode] / median[first, "torchgan"],
+                "vs_first_pair": vs_first,
+                "vs_first_pair_95ci": vs_first_ci,
+                "vs_same_pair_torchgan": median[pair, mode] / median[pair, "torchgan"],
+                "paired_ratio_95ci": _ratio_interval(times[pair, mode], times[pair, "torchgan"])[1],
+                "spread_ms": 1000 * (max(times[pair, mode]) - min(times[pair, mode])),
+                "d_step_saved_mb": saved[pair, mode],
+            }
+        )
+    return rows
+
+
 def run_step_speed(
     out: Path,
     threads: int | None = None,
@@ -189,28 +225,7 @@ def run_step_speed(
                 times[key].append(step.run(block))
         for step in steps.values():
             step.trainer.logger.close()
-    median = {key: statistics.median(ts) for key, ts in times.items()}
-    base = median[next(iter(pairs)), "torchgan"]  # the first pair's TorchGAN step
-    paired = {
-        (pair, mode): t_interval(
-            [t / ref for t, ref in zip(times[pair, mode], times[pair, "torchgan"], strict=True)]
-        )
-        for pair, mode in steps
-    }
-    rows = [
-        {
-            "pair": pair,
-            "step": mode,
-            "step_ms": 1000 * median[pair, mode],
-            "vs_dcgan_torchgan": median[pair, mode] / base,
-            "vs_same_pair_torchgan": median[pair, mode] / median[pair, "torchgan"],
-            "paired_ratio_95ci": f"{paired[pair, mode].mean:.3f} [{paired[pair, mode].low:.3f}, "
-            f"{paired[pair, mode].high:.3f}]",
-            "spread_ms": 1000 * (max(times[pair, mode]) - min(times[pair, mode])),
-            "d_step_saved_mb": saved[pair, mode],
-        }
-        for pair, mode in steps
-    ]
+    rows = step_rows(times, saved)
     machine = platform.processor() or platform.machine()
     if device == "cuda":
         machine = torch.cuda.get_device_name()
@@ -226,15 +241,23 @@ def run_step_speed(
         "block_seconds_per_step": {f"{pair} | {mode}": ts for (pair, mode), ts in times.items()},
         "seconds": round(time.perf_counter() - started, 1),
     }
+    write_step_report(results, out, name)
+    return results
+
+
+def write_step_report(results: dict, out: Path, name: str) -> None:
+    """Write ``<name>.json`` and ``<name>.md`` (and print the table) for a steps-suite result."""
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{name}.json").write_text(json.dumps(results, indent=2))
+    rows = results["rows"]
     text = (
-        f"# {name}\n\n{results['machine']}, torch {results['torch']}, {device}; batch {batch}, "
-        f"32x32x1, {loss}; a step is TorchGAN's train_iter + loss sums + mid-epoch "
-        f"visualisers (TensorBoard on). Median of {rounds} interleaved blocks of {block} steps "
-        f"(device-log modes read the device once per block); spread: max - min block. "
-        f"Suite time {results['seconds']} s.\n\n" + markdown_table(rows, list(rows[0]))
+        f"# {name}\n\n{results['machine']}, torch {results['torch']}, {results['device']}; "
+        f"batch {results['batch']}, 32x32x1, {results['loss']}; a step is TorchGAN's train_iter "
+        f"+ loss sums + mid-epoch visualisers (TensorBoard on). Median of {results['rounds']} "
+        f"interleaved blocks of {results['block']} steps (device-log modes read the device once "
+        f"per block); spread: max - min block; vs_first_pair: mean of the per-round ratios to the "
+        f"first pair's TorchGAN step, with its 95 % t-interval. Suite time "
+        f"{results['seconds']} s.\n\n" + markdown_table(rows, list(rows[0]))
     )
     (out / f"{name}.md").write_text(text)
     print(text)
-    return results

@@ -310,6 +310,11 @@ def test_step_costs_put_every_run_on_one_modelled_clock(tmp_path):
     steps_file.write_text(json.dumps({"rows": rows}))
     assert step_costs(steps_file) == {"dcgan": 0.1, "lstm": 0.2}
     assert step_costs(steps_file, "both") == {"dcgan": 0.09}
+    # with the per-round paired ratios, those scale the first pair's median
+    paired = tmp_path / "paired.json"
+    rows = [{**r, "vs_first_pair": ratio} for r, ratio in zip(rows, [1.0, 0.9, 1.5], strict=True)]
+    paired.write_text(json.dumps({"rows": rows}))
+    assert step_costs(paired) == pytest.approx({"dcgan": 0.1, "lstm": 0.15})
     # wall clocks that disagree with the step costs (a loaded machine) are replaced
     runs = [
         _record("lstm", 0, [50.0, 30.0], seconds=[900.0, 1900.0]),
@@ -343,6 +348,8 @@ def test_steps_suite_times_named_quality_variants_in_the_modes_asked(tmp_path):
     assert [(r["pair"], r["step"]) for r in results["rows"]] == [
         (n, m) for n in names for m in ("torchgan", "both")
     ]
+    assert results["rows"][0]["vs_first_pair"] == pytest.approx(1.0)
+    assert "vs_first_pair_95ci" in (tmp_path / "v.md").read_text()
 
 
 def test_steps_suite_times_every_pair_and_mode_and_writes_its_table(tmp_path):
