@@ -37,7 +37,6 @@ __all__ = ["build_parser", "config_from_args", "main", "train_parser"]
 
 _BACKENDS = ("auto", "nccl", "gloo")
 SAMPLE_FORMATS = ("png", "npz", "pt", "folder")
-SEQUENCE_FORMATS = ("npy", "csv")
 
 
 def _add_train_arguments(parser: ArgumentParser, sequences: bool) -> None:
@@ -299,40 +298,14 @@ def _sample(args) -> None:
 
 
 def _sample_sequences(args, generator) -> None:
-    import numpy as np
-    import torch
-
     from .run import load_data_info
+    from .sequences import write_sequence_samples
 
-    out = Path(args.out)
-    fmt = args.format or out.suffix.lower().lstrip(".")
-    if fmt not in SEQUENCE_FORMATS:
-        raise InputError(
-            f"the checkpoint makes sequences: --out must end in .npy or .csv (or --format "
-            f"npy|csv), got {str(out)!r}"
-        )
-    device = next(generator.parameters()).device
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), torch.no_grad():
-        torch.manual_seed(args.seed)
-        fake = generator(*generator.sampler(args.n, device, seq_len=args.seq_len)).cpu().numpy()
-    info = load_data_info(args.checkpoint)
-    if info:  # back to the data's own units
-        low, high = np.asarray(info["scaler_min"]), np.asarray(info["scaler_max"])
-        fake = fake * np.where(high > low, high - low, 1.0) + low
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "npy":
-        np.save(out, fake)
-    else:
-        names = info.get("feature_names") or [f"feature {k}" for k in range(fake.shape[2])]
-        rows = [
-            [i, t, *(repr(float(v)) for v in fake[i, t])]
-            for i in range(fake.shape[0])
-            for t in range(fake.shape[1])
-        ]
-        lines = [",".join(["sequence", "step", *names])]
-        lines += [",".join(str(v) for v in row) for row in rows]
-        out.write_text("\n".join(lines) + "\n")
-    print(f"wrote {fake.shape[0]} sequences of {fake.shape[1]} x {fake.shape[2]} to {out}")
+    fake = write_sequence_samples(
+        generator, args.out, args.n, args.seed, args.seq_len, args.format,
+        load_data_info(args.checkpoint),
+    )  # fmt: skip
+    print(f"wrote {fake.shape[0]} sequences of {fake.shape[1]} x {fake.shape[2]} to {args.out}")
 
 
 def _format_from_suffix(out: str) -> str:
@@ -378,6 +351,10 @@ def _evaluate(args) -> dict:
         results[name] = metric.metric_ops(generator, device)
     results["class_histogram"] = [round(float(v), 4) for v in coverage.last_histogram]
     results["samples"] = args.samples
+    return _report(results, args)
+
+
+def _report(results: dict, args) -> dict:
     results["checkpoint"] = str(args.checkpoint)
     print(json.dumps(results, indent=2))
     if args.json:
@@ -386,26 +363,13 @@ def _evaluate(args) -> dict:
 
 
 def _evaluate_sequences(args, generator, config, device) -> dict:
-    from ..metrics import CorrelationalScore, DiscriminativeScore, PredictiveScore
     from .run import training_dataset
+    from .sequences import evaluate_sequence_generator
 
     check_int("runs", args.runs)
     real = training_dataset(config, download=False).sequences
-    results = {}
-    for name, cls in (
-        ("discriminative_score", DiscriminativeScore),
-        ("predictive_score", PredictiveScore),
-        ("correlational_score", CorrelationalScore),
-    ):
-        metric = cls(real, runs=args.runs, seed=args.seed)
-        metric.metric_ops(generator, device)
-        results[name] = metric.last_spread.as_dict()
-    results["sequences"] = len(real)
-    results["checkpoint"] = str(args.checkpoint)
-    print(json.dumps(results, indent=2))
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2))
-    return results
+    results = evaluate_sequence_generator(generator, real, device, args.runs, args.seed)
+    return _report(results, args)
 
 
 def _export(args) -> None:
