@@ -105,6 +105,19 @@ REFUSED = {
         None,
         "needs a discriminator with an auxiliary classifier",
     ),
+    "wgan-gp-batch-norm-critic": (
+        build_losses("wgan-gp"),
+        None,
+        {"norm": "batch"},
+        "WassersteinGradientPenalty penalises each image's gradient, but ConvDiscriminator has "
+        "batch norm",
+    ),
+    "dragan-batch-norm-critic": (
+        build_losses("dragan"),
+        None,
+        {"norm": "batch"},
+        "DraganGradientPenalty penalises each image's gradient",
+    ),
     "classes-disagree": (
         build_losses("minimax"),
         CONDITIONAL,

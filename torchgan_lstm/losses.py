@@ -42,6 +42,7 @@ __all__ = [
     "HingeGeneratorLoss",
     "build_losses",
     "check_loss_support",
+    "has_batch_norm",
     "is_ours",
     "needs_double_backward",
 ]
@@ -134,6 +135,11 @@ _AUTOENCODER_LOSSES = (
 _ACGAN_LOSSES = (AuxiliaryClassifierGeneratorLoss, AuxiliaryClassifierDiscriminatorLoss)
 
 
+def has_batch_norm(model: nn.Module) -> bool:
+    """Whether ``model`` holds a batch-norm layer (its outputs then depend on the whole batch)."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
 def is_ours(model: nn.Module) -> bool:
     """Whether ``model`` is one of this package's models (its checks apply only to those)."""
     return type(model).__module__.startswith("torchgan_lstm.")
@@ -158,7 +164,8 @@ def check_loss_support(
     Raises:
         ValueError: a loss needs an autoencoder discriminator (energy-based, boundary
             equilibrium), InfoGAN's latent split (mutual information), conditional models with
-            an auxiliary classifier (ACGAN) and one of ours is not that; or a conditional
+            an auxiliary classifier (ACGAN) and one of ours is not that; a gradient penalty
+            (WGAN-GP, DRAGAN) meets one of our discriminators with batch norm; or a conditional
             generator and discriminator, one of them ours, disagree on ``num_classes``. The
             message names the loss and the family it needs.
     """
@@ -185,6 +192,14 @@ def check_loss_support(
                 f"codes (torchgan.models.InfoGANGenerator / InfoGANDiscriminator); got "
                 f"{', '.join(type(m).__name__ for m in (*generators, *discriminators))}"
             )
+        elif isinstance(loss, DOUBLE_BACKWARD_LOSSES):
+            for d in discriminators:
+                if is_ours(d) and has_batch_norm(d):
+                    raise InputError(
+                        f"{name} penalises each image's gradient, but {type(d).__name__} has "
+                        f"batch norm, which couples the images of a batch; build it with norm "
+                        f"'none', 'layer' or 'spectral'"
+                    )
         elif isinstance(loss, _ACGAN_LOSSES):
             for g in generators:
                 if is_ours(g) and g.label_type == "none":

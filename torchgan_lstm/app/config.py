@@ -26,7 +26,7 @@ from torch import nn
 from .. import registry
 from .._validation import InputError, check_choice, check_int
 from ..data import DATASETS, SEQUENCE_DATASETS, build_sequence_dataset
-from ..losses import LOSS_FAMILIES, needs_double_backward
+from ..losses import LOSS_FAMILIES, has_batch_norm, needs_double_backward
 from ..trainer.strategy import DEVICES
 
 __all__ = [
@@ -295,7 +295,7 @@ class RunConfig(RunSettings):
         for role in ("generator", "discriminator"):
             _check_plain(role, getattr(config, role).init_args)
         _, discriminator = config.build_models()
-        if needs_double_backward(self.loss) and _has_batch_norm(discriminator):
+        if needs_double_backward(self.loss) and has_batch_norm(discriminator):
             raise InputError(
                 f"loss={self.loss!r} penalises each image's gradient, but the discriminator's "
                 f"batch norm couples the images of a batch; use a discriminator without batch "
@@ -471,7 +471,3 @@ def _check_roles(generator: type, discriminator: type) -> None:
     ):
         if not issubclass(cls, base):
             raise InputError(f"{role} must be a TorchGAN {base.__name__}, got {cls.__name__}")
-
-
-def _has_batch_norm(model: nn.Module) -> bool:
-    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
