@@ -27,6 +27,7 @@ SMALL_DISCRIMINATOR = {
     "in_channels": 1,
     "step_channels": 8,
     "num_layers": 2,
+    "norm": "none",  # a critic for every loss, gradient penalties included
 }
 
 

@@ -189,13 +189,19 @@ def test_evaluate_prints_and_writes_the_metrics(trained_run, tmp_path):
         ),
         (["--data.root", "/nonexistent/fashion"], "Fashion-MNIST (train split) not found"),
         (["--generator", "DCGANGenerator", "--data.image_size", "28"], "DCGANGenerator refused"),
-        (["--data.image_size", "24"], "DCGANDiscriminator refused its arguments"),
+        (
+            ["--discriminator", "DCGANDiscriminator", "--data.image_size", "24"],
+            "DCGANDiscriminator refused its arguments",
+        ),
         (["--generator.decoder", "pixelcnn"], "decoder must be one of 'conv', 'rows', 'canvas'"),
         (
             ["--generator.dropout", "0.5", "--generator.num_layers", "1"],
             "dropout acts between LSTM layers",
         ),
-        (["--discriminator.dropout", "0"], "Option 'dropout' is not accepted"),
+        (
+            ["--discriminator", "DCGANDiscriminator", "--discriminator.dropout", "0"],
+            "Option 'dropout' is not accepted",
+        ),
         (["--generator", "ConvDiscriminator"], 'Parser key "generator"'),
         (["--config", "/nonexistent.yaml"], "/nonexistent.yaml"),
         (["--loss", "wgan-gp"], "loss='wgan-gp' penalises each image's gradient"),

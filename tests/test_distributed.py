@@ -19,7 +19,7 @@ from torchgan_lstm.trainer.distributed import check_batch_split
 
 from .conftest import blob_images
 
-# Tiny models; no generator batch norm and no discriminator dropout: on CPU there is no
+# Tiny models; no batch norm and no discriminator dropout: on CPU there is no
 # SyncBatchNorm, and dropout masks are per rank, so only this configuration can match exactly.
 TINY = [
     "train", "--backend", "gloo", "--device", "cpu", "--data.dataset", "folder",
@@ -28,7 +28,7 @@ TINY = [
     "--generator.step_channels", "8", "--generator.encoding_dims", "8",
     "--generator.batchnorm", "false",
     "--discriminator", "ConvDiscriminator", "--discriminator.step_channels", "8",
-    "--discriminator.num_layers", "2", "--discriminator.dropout", "0",
+    "--discriminator.num_layers", "2", "--discriminator.norm", "none",
     "--batch_size", "8", "--eval_every", "3", "--metric_samples", "0",
     "--sample_size", "16", "--progress", "false",
 ]  # fmt: skip

@@ -21,12 +21,14 @@ def test_returns_one_raw_logit_per_image(norm):
     assert not any(isinstance(m, torch.nn.Sigmoid | torch.nn.Tanh) for m in d.modules())
 
 
-def test_default_is_the_proposal_64_128_256_stack():
+def test_default_is_the_proposal_64_128_256_stack_with_dcgans_batch_norm():
     d = ConvDiscriminator(in_size=32, in_channels=1)
     convs = [m for m in d.modules() if isinstance(m, torch.nn.Conv2d)]
     assert [c.out_channels for c in convs] == [64, 128, 256]
     assert all(c.kernel_size == (4, 4) and c.stride == (2, 2) for c in convs)
-    assert sum(isinstance(m, torch.nn.Dropout) and m.p == 0.3 for m in d.modules()) == 3
+    norms = [m for m in d.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert [n.num_features for n in norms] == [128, 256], "none on the input layer"
+    assert not any(isinstance(m, torch.nn.Dropout) for m in d.modules())
 
 
 @pytest.mark.parametrize("size", [8, 13, 28, (20, 36)])

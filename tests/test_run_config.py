@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torchgan.models import DCGANDiscriminator, DCGANGenerator
+from torchgan.models import DCGANGenerator
 
 from torchgan_lstm import ConvDiscriminator, LSTMGenerator
 from torchgan_lstm._validation import InputError
@@ -15,12 +15,13 @@ from torchgan_lstm.app.run import check_same_models
 from torchgan_lstm.checkpoint import CheckpointError
 
 
-def test_defaults_are_the_gated_lstm_against_dcgans_discriminator():
+def test_defaults_are_the_gated_lstm_against_our_dcgan_style_discriminator():
     config = RunConfig().validate()
     generator, discriminator = config.build_models()
     assert isinstance(generator, LSTMGenerator) and generator.decoder_name == "conv"
     assert generator.decoder.gate is not None, "the gated conv decoder"
-    assert type(discriminator) is DCGANDiscriminator
+    assert type(discriminator) is ConvDiscriminator
+    assert discriminator.norm == "batch" and config.discriminator.init_args["step_channels"] == 32
     assert config.generator.init_args["out_size"] == 32
     assert config.discriminator.init_args["in_channels"] == 1  # Fashion-MNIST's own
     assert config.ema_decay == 0.0
@@ -74,7 +75,7 @@ def test_bad_settings_name_the_field(change, match):
 
 
 def test_dcgan_models_refuse_other_sizes_and_name_the_way_out():
-    config = RunConfig()
+    config = RunConfig(discriminator=ModelSpec("DCGANDiscriminator"))
     config.data.image_size = 28
     with pytest.raises(InputError, match=r"DCGANDiscriminator refused.*ConvDiscriminator take any"):
         config.validate()
@@ -140,7 +141,8 @@ def test_checkpoints_of_0_1_0_load_as_they_were_trained():
 
 def test_resume_compares_the_models_as_built():
     saved = RunConfig.from_dict(older_checkpoint_config())
-    request = RunConfig(discriminator=ModelSpec("ConvDiscriminator", {"step_channels": 32}))
+    old_conv = {"step_channels": 32, "norm": "none", "dropout": 0.3}  # 0.1.0's ConvDiscriminator
+    request = RunConfig(discriminator=ModelSpec("ConvDiscriminator", old_conv))
     with pytest.raises(CheckpointError, match="lstm_gate: checkpoint False vs requested None"):
         check_same_models(saved, request, "checkpoint 'x'", resume=True)
     request.generator.init_args["lstm_gate"] = False

@@ -146,7 +146,7 @@ def _default_generator() -> ModelSpec:
 
 
 def _default_discriminator() -> ModelSpec:
-    return ModelSpec("torchgan.models.DCGANDiscriminator", {"step_channels": 32})
+    return ModelSpec("torchgan_lstm.ConvDiscriminator", {"step_channels": 32})
 
 
 # The default pair for sequence datasets: the one the sequence benchmark measured (an LSTM

@@ -69,7 +69,11 @@ def _check_classes(label_type: str, num_classes: int | None) -> int | None:
 class ConvDiscriminator(Discriminator):
     r"""Discriminator of ``num_layers`` stride-2 4x4 convolutions and a linear read-out.
 
-    With the defaults and ``step_channels=64`` this is the proposal's 64 -> 128 -> 256 network.
+    With the defaults this is DCGAN's discriminator (Radford et al., 2016: batch norm after every
+    convolution but the first, LeakyReLU 0.2, no dropout) for any image size, 64 -> 128 -> 256
+    channels (the proposal's network). At 32x32 and three layers it computes TorchGAN's
+    ``DCGANDiscriminator`` with ``last_nonlinearity=nn.Identity()`` (TorchGAN's default also
+    puts the logit through a LeakyReLU), read out by a linear layer instead of a 4x4 convolution.
     It returns raw logits: TorchGAN's losses apply their own sigmoid where they need one.
 
     As a Wasserstein critic with gradient penalty use ``norm="none"``, ``"layer"`` or
@@ -119,8 +123,8 @@ class ConvDiscriminator(Discriminator):
         in_channels: int = 3,
         step_channels: int = 64,
         num_layers: int = 3,
-        dropout: float = 0.3,
-        norm: str = "none",
+        dropout: float = 0.0,
+        norm: str = "batch",
         nonlinearity: nn.Module | None = None,
         label_type: str = "none",
         num_classes: int | None = None,
