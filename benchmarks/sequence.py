@@ -71,6 +71,13 @@ VARIANTS: dict[str, dict] = {
         "discriminator_args": {"step_channels": 32, "num_layers": 3, "kernel_size": 5},
         **_OPTIMISER,
     },
+    # The default with the LSTM's initial state computed from the global noise vector.
+    "rcgan-conv-noise-state": {
+        "generator": {**_GENERATOR, "initial_state": "noise"},
+        "discriminator": "conv",
+        "discriminator_args": {"step_channels": 32, "num_layers": 3, "kernel_size": 5},
+        **_OPTIMISER,
+    },
     # The default with 8 noise values per step instead of 1 (Stocks' volume is spiky).
     "rcgan-conv-step8": {
         "generator": {**_GENERATOR, "encoding_dims": 8},

@@ -86,6 +86,44 @@ def test_global_noise_is_the_same_at_every_step_and_changes_every_step():
     assert not torch.allclose(g(z)[:, 0], g(changed)[:, 0])
 
 
+def test_noise_initial_state_starts_each_sequence_from_its_global_noise():
+    zeros = generator(global_noise_dims=3)
+    noise = generator(global_noise_dims=3, initial_state="noise")
+    states = []
+    noise.lstm.register_forward_hook(lambda _m, args, _out: states.append(args[1]))
+    zeros_states = []
+    zeros.lstm.register_forward_hook(lambda _m, args, _out: zeros_states.append(args[1]))
+    (z,) = noise.sampler(4, "cpu")
+    x = noise(z)
+    zeros(z)
+    assert x.shape == (4, SEQ_LEN, SEQ_FEATURES)
+    assert zeros_states == [None]
+    h, c = states[0]
+    assert h.shape == c.shape == (2, 4, 8)  # (num_layers, batch, hidden_size)
+    assert h.abs().max() < 1 and not torch.allclose(h[:, 0], h[:, 1])
+    # The state reads the global vector only: other step noise leaves the first step's state.
+    changed = z.clone()
+    changed[:, :, :4] += 1.0
+    noise(changed)
+    torch.testing.assert_close(states[1], states[0])
+    changed[:, :, 4:] += 1.0
+    noise(changed)
+    assert not torch.allclose(states[2][0], h)
+    # Flat noise as TorchGAN's losses draw it means the same sequences.
+    flat = torch.cat([z[:, :, :4].flatten(1), z[:, 0, 4:]], dim=1)
+    torch.testing.assert_close(noise(flat), x)
+    # Longer roll-outs still start as the shorter ones.
+    (long_z,) = noise.sampler(2, "cpu", seq_len=30)
+    torch.testing.assert_close(noise(long_z)[:, :SEQ_LEN], noise(long_z[:, :SEQ_LEN]))
+
+
+def test_noise_initial_state_needs_a_global_noise_vector_and_a_known_name():
+    with pytest.raises(ValueError, match=r"initial_state='noise' .* needs global_noise_dims > 0"):
+        LSTMSequenceGenerator(initial_state="noise")
+    with pytest.raises(ValueError, match="initial_state must be one of 'zeros', 'noise'"):
+        LSTMSequenceGenerator(global_noise_dims=2, initial_state="learned")
+
+
 def test_one_fused_lstm_call_per_forward():
     g = generator()
     calls = []
@@ -229,6 +267,23 @@ def test_trainer_trains_each_loss_and_resumes_from_its_checkpoint(name, trainer_
     assert resumed.start_epoch == 2
     for a, b in zip(trainer.generator.parameters(), resumed.generator.parameters(), strict=True):
         assert torch.equal(a, b)
+    resumed(sine_loader)
+    assert resumed.loss_information["generator_iters"] > trainer.loss_information["generator_iters"]
+
+
+@pytest.mark.filterwarnings("ignore:generator makes samples")
+def test_trainer_trains_the_noise_initial_state_and_resumes_it_exactly(trainer_paths, sine_loader):
+    g_args = {"initial_state": "noise"}
+    trainer = build(trainer_paths, "minimax", "conv", {}, epochs=1, g_args=g_args)
+    before = trainer.generator.recurrence.initial_state.weight.detach().clone()
+    trainer(sine_loader)
+    after = trainer.generator.recurrence.initial_state.weight
+    assert not torch.equal(before, after)
+    resumed = build(trainer_paths, "minimax", "conv", {}, epochs=2, g_args=g_args)
+    resumed.load_model(trainer_paths["checkpoints"] + "0.model")
+    torch.testing.assert_close(
+        resumed.generator.recurrence.initial_state.weight, after, rtol=0, atol=0
+    )
     resumed(sine_loader)
     assert resumed.loss_information["generator_iters"] > trainer.loss_information["generator_iters"]
 

@@ -43,6 +43,7 @@ __all__ = [
 ]
 
 GENERATOR_LABEL_TYPES = ("none", "generated", "required")
+INITIAL_STATES = ("zeros", "noise")
 DISCRIMINATOR_LABEL_TYPES = ("none", "required")
 NORMS = ("none", "spectral", "layer")
 
@@ -67,27 +68,57 @@ class _Recurrence(nn.Module):
 
     A module of its own so that TorchGAN's ``ParallelTrainer``, which wraps each child of a
     model in ``nn.DataParallel``, replicates the LSTM and runs it inside each replica (where
-    ``run_lstm`` makes the replica's weights one cuDNN block).
+    ``run_lstm`` makes the replica's weights one cuDNN block). The initial state is computed
+    inside too, from a batch-first input, because ``DataParallel`` splits inputs along dim 0
+    and an LSTM state is ``(num_layers, batch, hidden_size)``.
 
     Args:
         input_size: values per step of the input.
         out_features: values per step of the read-out.
         bidirectional: read the steps in both directions.
         lstm_kwargs: ``hidden_size``, ``num_layers``, ``dropout``, ``batch_first``.
+        state_input_size: width of a vector mapped linearly to the initial ``(h, c)`` of every
+            layer (``h`` through ``tanh``, as the LSTM's own hidden states); 0: zero state.
     """
 
-    def __init__(self, input_size: int, out_features: int, bidirectional: bool, lstm_kwargs):
+    def __init__(
+        self,
+        input_size: int,
+        out_features: int,
+        bidirectional: bool,
+        lstm_kwargs,
+        state_input_size: int = 0,
+    ):
         super().__init__()
         self.lstm = nn.LSTM(input_size, bidirectional=bidirectional, **lstm_kwargs)
         directions = 2 if bidirectional else 1
         self.readout = nn.Linear(lstm_kwargs["hidden_size"] * directions, out_features)
+        self.initial_state = None
+        if state_input_size:
+            state_size = 2 * lstm_kwargs["num_layers"] * directions * lstm_kwargs["hidden_size"]
+            self.initial_state = nn.Linear(state_input_size, state_size)
 
-    def forward(self, x: torch.Tensor, cudnn: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    def _state(self, source: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(h, c)``, each ``(num_layers * directions, batch, hidden_size)``, of ``source``
+        ``(batch, state_input_size)``."""
+        layers = self.lstm.num_layers * (2 if self.lstm.bidirectional else 1)
+        state = self.initial_state(source).view(source.size(0), 2, layers, self.lstm.hidden_size)
+        h, c = state.permute(1, 2, 0, 3).unbind(0)
+        return torch.tanh(h).contiguous(), c.contiguous()
+
+    def forward(
+        self, x: torch.Tensor, cudnn: bool = True, state_source: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Read-out ``(batch, steps, out_features)`` and LSTM outputs
         ``(batch, steps, hidden_size * directions)`` of ``x`` ``(batch, steps, input_size)``;
-        ``cudnn=False`` runs the LSTM without cuDNN (whose LSTM has no double backward)."""
+        ``cudnn=False`` runs the LSTM without cuDNN (whose LSTM has no double backward);
+        ``state_source`` ``(batch, state_input_size)`` sets the initial state when the module
+        has one (else it starts from zeros)."""
+        state = None
+        if self.initial_state is not None:
+            state = self._state(state_source)
         with torch.backends.cudnn.flags(enabled=cudnn):
-            out, _ = run_lstm(self.lstm, x)
+            out, _ = run_lstm(self.lstm, x, state)
         return self.readout(out), out
 
 
@@ -148,6 +179,10 @@ class LSTMSequenceGenerator(_Recurrent, Generator):
             step's noise (0: none).
         last_nonlinearity: output activation; ``None`` means ``Sigmoid`` (data in ``[0, 1]``).
         dropout: dropout between LSTM layers, in ``[0, 1)``; needs ``num_layers > 1``.
+        initial_state: the LSTM's state before the first step: ``"zeros"``, or ``"noise"``
+            (a learned linear map of the global noise vector to every layer's ``(h, c)``; needs
+            ``global_noise_dims > 0``), so that a sequence does not start from the same state
+            every time (a zero state shows as a transient at the first steps).
 
     Attributes:
         encoding_dims: the flat noise size TorchGAN's losses draw,
@@ -177,14 +212,22 @@ class LSTMSequenceGenerator(_Recurrent, Generator):
         global_noise_dims: int = 0,
         last_nonlinearity: nn.Module | None = None,
         dropout: float = 0.0,
+        initial_state: str = "zeros",
     ):
         step_dims = check_int("encoding_dims", encoding_dims)
         check_int("seq_len", seq_len, minimum=2)
         check_int("global_noise_dims", global_noise_dims, minimum=0)
+        check_choice("initial_state", initial_state, INITIAL_STATES)
+        if initial_state == "noise" and global_noise_dims == 0:
+            raise InputError(
+                "initial_state='noise' computes the state from the global noise vector, so it "
+                "needs global_noise_dims > 0, got global_noise_dims=0"
+            )
         super().__init__(seq_len * step_dims + global_noise_dims, label_type)
         check_choice("label_type", label_type, GENERATOR_LABEL_TYPES)
         self.seq_len, self.step_encoding_dims = seq_len, step_dims
         self.global_noise_dims = global_noise_dims
+        self.initial_state = initial_state
         self.features = check_int("features", features)
         self.num_classes = LSTMGenerator._check_classes(label_type, num_classes)
         step_input = step_dims + self.global_noise_dims
@@ -193,7 +236,11 @@ class LSTMSequenceGenerator(_Recurrent, Generator):
             self.label_embedding = nn.Embedding(self.num_classes, step_dims)
             step_input += step_dims
         self.recurrence = _Recurrence(
-            step_input, self.features, False, _lstm_kwargs(hidden_size, num_layers, dropout)
+            step_input,
+            self.features,
+            False,
+            _lstm_kwargs(hidden_size, num_layers, dropout),
+            global_noise_dims if initial_state == "noise" else 0,
         )
         self.last_nonlinearity = nn.Sigmoid() if last_nonlinearity is None else last_nonlinearity
         self._weight_initializer()
@@ -262,7 +309,9 @@ class LSTMSequenceGenerator(_Recurrent, Generator):
         """
         noise = self._step_noise(z)
         y = _check_optional_labels(self, y, noise.size(0))
-        values, _ = self.recurrence(_with_labels(noise, self.label_embedding, y))
+        shared = noise[:, 0, self.step_encoding_dims :]  # the global vector, (batch, global)
+        inputs = _with_labels(noise, self.label_embedding, y)
+        values, _ = self.recurrence(inputs, state_source=shared)
         return self.last_nonlinearity(values)
 
 
