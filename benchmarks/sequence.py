@@ -78,6 +78,18 @@ VARIANTS: dict[str, dict] = {
         "discriminator_args": {"step_channels": 32, "num_layers": 3, "kernel_size": 5},
         **_OPTIMISER,
     },
+    # The default with the critic reading ZCA-whitened features (fitted on the real data).
+    "rcgan-conv-whiten": {
+        "generator": _GENERATOR,
+        "discriminator": "conv",
+        "discriminator_args": {
+            "step_channels": 32,
+            "num_layers": 3,
+            "kernel_size": 5,
+            "input_norm": "whiten",
+        },
+        **_OPTIMISER,
+    },
     # The default with 8 noise values per step instead of 1 (Stocks' volume is spiky).
     "rcgan-conv-step8": {
         "generator": {**_GENERATOR, "encoding_dims": 8},
@@ -169,6 +181,8 @@ def run_one(
             recon=tmp,
             log_dir=f"{tmp}/tb",
         )
+        if getattr(trainer.discriminator, "input_norm", "none") == "whiten":
+            trainer.discriminator.fit_input_whitening(dataset.sequences)
         start = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):
             trainer(loader)

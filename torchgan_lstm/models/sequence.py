@@ -46,6 +46,28 @@ GENERATOR_LABEL_TYPES = ("none", "generated", "required")
 INITIAL_STATES = ("zeros", "noise")
 DISCRIMINATOR_LABEL_TYPES = ("none", "required")
 NORMS = ("none", "spectral", "layer")
+INPUT_NORMS = ("none", "whiten")
+
+
+def whitening(sequences: torch.Tensor, floor: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """ZCA whitening of the features of ``sequences``, with a floor on the variances.
+
+    Args:
+        sequences: ``(N, steps, features)``; every step of every sequence is one sample.
+        floor: fraction of the largest eigenvalue of the features' covariance added to every
+            eigenvalue, so a direction of (almost) no variance is scaled up at most
+            ``1 / sqrt(floor)`` times more than the direction of most variance.
+
+    Returns:
+        ``mean`` ``(features,)`` and ``transform`` ``(features, features)``, float32, such that
+        ``(x - mean) @ transform`` has a covariance close to the identity.
+    """
+    x = sequences.reshape(-1, sequences.size(-1)).double()
+    mean = x.mean(dim=0)
+    eigenvalues, vectors = torch.linalg.eigh(torch.atleast_2d(torch.cov(x.T)))
+    eigenvalues = eigenvalues.clamp_min(0)
+    scale = (eigenvalues + floor * eigenvalues.max().clamp_min(1e-12)).rsqrt()
+    return mean.float(), (vectors @ torch.diag(scale) @ vectors.T).float()
 
 
 def _lstm_kwargs(hidden_size: int, num_layers: int, dropout: float) -> dict:
@@ -412,6 +434,12 @@ class ConvSequenceDiscriminator(Discriminator):
     keeps the length, and the pooling accepts sequences of any length. For WGAN-GP and hinge
     losses use ``norm="spectral"`` (or ``"layer"``, or ``"none"`` with a gradient penalty).
 
+    With ``input_norm="whiten"`` the critic reads the sequences ZCA-whitened with the real data's
+    feature mean and covariance (fitted by :meth:`fit_input_whitening` before training): features
+    that move together, such as a stock's open, high, low and close, differ by little, and
+    whitening scales those small differences up, so that the critic (and through it the
+    generator) attends to them as much as to the common level.
+
     With ``label_type="required"`` the critic is conditioned by projection (Miyato & Koyama,
     2018): the logit is ``linear(h) + <embed(y), h>``, ``h`` the time-averaged features.
 
@@ -426,6 +454,11 @@ class ConvSequenceDiscriminator(Discriminator):
         nonlinearity: activation; ``None`` means ``LeakyReLU(0.2)``.
         label_type: ``"none"`` or ``"required"`` (needs ``num_classes``).
         num_classes: number of classes of a conditional discriminator.
+        input_norm: ``"none"``, or ``"whiten"`` (ZCA whitening of the input features with the
+            statistics :meth:`fit_input_whitening` sets; kept in the state dict).
+        whitening_floor: variance floor of the whitening, a fraction in ``(0, 1]`` of the largest
+            eigenvalue (see :func:`whitening`); a direction is scaled up at most
+            ``1 / sqrt(whitening_floor)`` times more than the main one.
 
     Raises:
         ValueError: an argument is out of range or unknown; the message names it.
@@ -447,11 +480,21 @@ class ConvSequenceDiscriminator(Discriminator):
         nonlinearity: nn.Module | None = None,
         label_type: str = "none",
         num_classes: int | None = None,
+        input_norm: str = "none",
+        whitening_floor: float = 0.01,
     ):
         super().__init__(check_int("features", features), label_type)
         check_choice("label_type", label_type, DISCRIMINATOR_LABEL_TYPES)
         self.features = features
         self.norm = check_choice("norm", norm, NORMS)
+        self.input_norm = check_choice("input_norm", input_norm, INPUT_NORMS)
+        if not check_fraction("whitening_floor", whitening_floor, upper_inclusive=True) > 0:
+            raise InputError(f"whitening_floor must be in (0, 1], got {whitening_floor}")
+        self.whitening_floor = float(whitening_floor)
+        if self.input_norm == "whiten":
+            self.register_buffer("input_mean", torch.zeros(features))
+            self.register_buffer("input_transform", torch.eye(features))
+            self.register_buffer("input_fitted", torch.tensor(False))
         check_int("step_channels", step_channels)
         check_int("num_layers", num_layers)
         if check_int("kernel_size", kernel_size) % 2 == 0:
@@ -480,6 +523,45 @@ class ConvSequenceDiscriminator(Discriminator):
             elif isinstance(m, nn.Embedding):
                 nn.init.normal_(_raw_weight(m), std=0.02)
 
+    @torch.no_grad()
+    def fit_input_whitening(self, sequences: torch.Tensor) -> ConvSequenceDiscriminator:
+        """Set the input whitening from real data (``input_norm="whiten"`` only).
+
+        Args:
+            sequences: real sequences ``(N, steps, features)``, ``N * steps >= 2``.
+
+        Returns:
+            The discriminator itself.
+
+        Raises:
+            ValueError: the discriminator was built with ``input_norm="none"``, or
+                ``sequences`` has the wrong shape or too few values.
+        """
+        if self.input_norm != "whiten":
+            raise InputError(
+                f"fit_input_whitening needs input_norm='whiten', got input_norm={self.input_norm!r}"
+            )
+        check_sequence_batch("sequences", sequences, self.features)
+        if sequences.size(0) * sequences.size(1) < 2:
+            raise InputError(
+                f"sequences must hold at least 2 steps in all, got shape {tuple(sequences.shape)}"
+            )
+        mean, transform = whitening(sequences.detach().cpu(), self.whitening_floor)
+        self.input_mean.copy_(mean)
+        self.input_transform.copy_(transform)
+        self.input_fitted.fill_(True)
+        return self
+
+    def _normalised(self, x: torch.Tensor) -> torch.Tensor:
+        if self.input_norm == "none":
+            return x
+        if not self.input_fitted:
+            raise InputError(
+                "this ConvSequenceDiscriminator has input_norm='whiten' but no statistics yet: "
+                "call fit_input_whitening(real sequences) before training"
+            )
+        return (x - self.input_mean) @ self.input_transform
+
     def forward(
         self, x: torch.Tensor, y: torch.Tensor | None = None, feature_matching: bool = False
     ) -> torch.Tensor:
@@ -495,11 +577,11 @@ class ConvSequenceDiscriminator(Discriminator):
 
         Raises:
             ValueError: ``x`` or ``y`` has the wrong shape, or ``y`` is missing, not expected or
-                out of range.
+                out of range; or the input whitening was not fitted.
         """
         check_sequence_batch("x", x, self.features)
         y = _check_optional_labels(self, y, x.size(0))
-        fmap = self.model(x.transpose(1, 2))  # (batch, channels, steps)
+        fmap = self.model(self._normalised(x).transpose(1, 2))  # (batch, channels, steps)
         if feature_matching:
             return fmap
         pooled = fmap.mean(dim=2)
