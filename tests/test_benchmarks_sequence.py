@@ -38,4 +38,4 @@ def test_overrides_change_a_copy_of_the_variant_with_json_values():
     )
     assert changed["discriminator_args"]["whitening_floor"] == 0.1
     assert changed["batch_size"] == 64 and changed["loss"] == "hinge"
-    assert "whitening_floor" not in base["discriminator_args"] and base["batch_size"] == 128
+    assert base["discriminator_args"]["whitening_floor"] == 0.1 and base["batch_size"] == 128

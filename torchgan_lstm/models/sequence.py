@@ -481,7 +481,7 @@ class ConvSequenceDiscriminator(Discriminator):
         label_type: str = "none",
         num_classes: int | None = None,
         input_norm: str = "none",
-        whitening_floor: float = 0.01,
+        whitening_floor: float = 0.1,
     ):
         super().__init__(check_int("features", features), label_type)
         check_choice("label_type", label_type, DISCRIMINATOR_LABEL_TYPES)
