@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from benchmarks.sequence import VARIANTS, main
+from benchmarks.sequence import VARIANTS, main, with_overrides
 
 
 def test_sequence_suite_writes_scores_per_seed_summary_and_plot(tmp_path, capsys):
@@ -29,3 +29,13 @@ def test_sequence_suite_writes_scores_per_seed_summary_and_plot(tmp_path, capsys
     assert result["targets"] == {"discriminative": 0.011, "predictive": 0.094}
     assert (tmp_path / "sequence-tiny.png").read_bytes()[:4] == b"\x89PNG"
     assert "[sequence] tiny: discriminative" in capsys.readouterr().out
+
+
+def test_overrides_change_a_copy_of_the_variant_with_json_values():
+    base = VARIANTS["rcgan-conv-whiten"]
+    changed = with_overrides(
+        base, ["discriminator_args.whitening_floor=0.1", "batch_size=64", "loss=hinge"]
+    )
+    assert changed["discriminator_args"]["whitening_floor"] == 0.1
+    assert changed["batch_size"] == 64 and changed["loss"] == "hinge"
+    assert base["discriminator_args"]["whitening_floor"] == 0.1 and base["batch_size"] == 128

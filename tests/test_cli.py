@@ -380,6 +380,17 @@ def test_a_sequence_dataset_trains_the_sequence_pair_with_its_metrics_and_plots(
     ]
 
 
+def test_a_whitened_sequence_critic_is_fitted_on_the_training_data(tmp_path):
+    from torchgan_lstm.checkpoint import safe_load
+
+    cli("train", "--data.dataset", "stocks", "--max_steps", "2", "--eval_every", "2",
+        "--metric_samples", "0", "--discriminator.input_norm", "whiten",
+        "--out", str(tmp_path), *SEQ_TINY[:-4], *SEQ_TINY[-2:])  # fmt: skip
+    (checkpoint,) = (tmp_path / "checkpoints").glob("gan*.model")
+    state = safe_load(checkpoint, map_location="cpu")["discriminator"]
+    assert bool(state["input_fitted"]) and not torch.equal(state["input_transform"], torch.eye(6))
+
+
 def test_sequence_samples_come_back_in_the_datas_units_at_any_length(stocks_run, tmp_path):
     import numpy as np
 

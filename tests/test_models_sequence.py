@@ -17,6 +17,7 @@ from torchgan_lstm.models import (
     LSTMSequenceDiscriminator,
     LSTMSequenceGenerator,
 )
+from torchgan_lstm.models.sequence import whitening
 
 from .conftest import (
     SEQ_FEATURES,
@@ -24,6 +25,7 @@ from .conftest import (
     SMALL_SEQUENCE_DISCRIMINATORS,
     SMALL_SEQUENCE_GENERATOR,
     sequence_model_config,
+    sine_batch,
 )
 
 
@@ -84,6 +86,44 @@ def test_global_noise_is_the_same_at_every_step_and_changes_every_step():
     changed = z.clone()
     changed[:, :, 4:] += 1.0
     assert not torch.allclose(g(z)[:, 0], g(changed)[:, 0])
+
+
+def test_noise_initial_state_starts_each_sequence_from_its_global_noise():
+    zeros = generator(global_noise_dims=3)
+    noise = generator(global_noise_dims=3, initial_state="noise")
+    states = []
+    noise.lstm.register_forward_hook(lambda _m, args, _out: states.append(args[1]))
+    zeros_states = []
+    zeros.lstm.register_forward_hook(lambda _m, args, _out: zeros_states.append(args[1]))
+    (z,) = noise.sampler(4, "cpu")
+    x = noise(z)
+    zeros(z)
+    assert x.shape == (4, SEQ_LEN, SEQ_FEATURES)
+    assert zeros_states == [None]
+    h, c = states[0]
+    assert h.shape == c.shape == (2, 4, 8)  # (num_layers, batch, hidden_size)
+    assert h.abs().max() < 1 and not torch.allclose(h[:, 0], h[:, 1])
+    # The state reads the global vector only: other step noise leaves the first step's state.
+    changed = z.clone()
+    changed[:, :, :4] += 1.0
+    noise(changed)
+    torch.testing.assert_close(states[1], states[0])
+    changed[:, :, 4:] += 1.0
+    noise(changed)
+    assert not torch.allclose(states[2][0], h)
+    # Flat noise as TorchGAN's losses draw it means the same sequences.
+    flat = torch.cat([z[:, :, :4].flatten(1), z[:, 0, 4:]], dim=1)
+    torch.testing.assert_close(noise(flat), x)
+    # Longer roll-outs still start as the shorter ones.
+    (long_z,) = noise.sampler(2, "cpu", seq_len=30)
+    torch.testing.assert_close(noise(long_z)[:, :SEQ_LEN], noise(long_z[:, :SEQ_LEN]))
+
+
+def test_noise_initial_state_needs_a_global_noise_vector_and_a_known_name():
+    with pytest.raises(ValueError, match=r"initial_state='noise' .* needs global_noise_dims > 0"):
+        LSTMSequenceGenerator(initial_state="noise")
+    with pytest.raises(ValueError, match="initial_state must be one of 'zeros', 'noise'"):
+        LSTMSequenceGenerator(global_noise_dims=2, initial_state="learned")
 
 
 def test_one_fused_lstm_call_per_forward():
@@ -154,6 +194,52 @@ def test_conv_discriminator_feature_map_and_norms():
         discriminator("conv", norm="batch")
     with pytest.raises(ValueError, match="kernel_size must be odd"):
         discriminator("conv", kernel_size=4)
+
+
+def correlated_sequences(n: int = 64) -> torch.Tensor:
+    """Three features that move together and differ by little, like a stock's prices."""
+    torch.manual_seed(0)
+    level = torch.rand(n, 1, 1) + 0.02 * torch.randn(n, SEQ_LEN, 1).cumsum(1)
+    return level + 0.005 * torch.randn(n, SEQ_LEN, SEQ_FEATURES)
+
+
+def test_whitening_scales_small_differences_up_to_unit_variance_above_the_floor():
+    x = correlated_sequences()
+    mean, transform = whitening(x, floor=1e-9)
+    white = (x - mean) @ transform
+    flat = white.reshape(-1, SEQ_FEATURES)
+    torch.testing.assert_close(torch.cov(flat.T), torch.eye(SEQ_FEATURES), atol=1e-3, rtol=0)
+    # The floor caps the gain of the near-empty directions relative to the main one.
+    _, capped = whitening(x, floor=0.01)
+    gains = torch.linalg.eigvalsh(capped)
+    assert gains.max() / gains.min() <= 10 + 1e-4
+
+
+def test_whitened_conv_discriminator_needs_fitting_then_reads_whitened_input():
+    d = discriminator("conv", input_norm="whiten", whitening_floor=1e-6)
+    x = correlated_sequences()
+    with pytest.raises(ValueError, match=r"call fit_input_whitening\(real sequences\)"):
+        d(x)
+    assert d.fit_input_whitening(x) is d
+    plain = discriminator("conv")
+    plain.load_state_dict({k: v for k, v in d.state_dict().items() if not k.startswith("input_")})
+    torch.testing.assert_close(d(x), plain((x - d.input_mean) @ d.input_transform))
+    # The statistics travel with the state dict (checkpoints).
+    copy = discriminator("conv", input_norm="whiten")
+    copy.load_state_dict(d.state_dict())
+    assert bool(copy.input_fitted)
+    torch.testing.assert_close(copy(x), d(x))
+
+
+def test_whitening_arguments_are_checked_by_name():
+    with pytest.raises(ValueError, match="input_norm must be one of 'none', 'whiten', got 'pca'"):
+        discriminator("conv", input_norm="pca")
+    with pytest.raises(ValueError, match=r"whitening_floor must be in \(0, 1\], got 0"):
+        discriminator("conv", whitening_floor=0)
+    with pytest.raises(ValueError, match="fit_input_whitening needs input_norm='whiten'"):
+        discriminator("conv").fit_input_whitening(correlated_sequences())
+    with pytest.raises(ValueError, match=r"sequences must have shape \(batch, seq_len, 3\)"):
+        discriminator("conv", input_norm="whiten").fit_input_whitening(torch.rand(4, 8, 2))
 
 
 @pytest.mark.parametrize("kind", ["lstm", "conv"])
@@ -229,6 +315,39 @@ def test_trainer_trains_each_loss_and_resumes_from_its_checkpoint(name, trainer_
     assert resumed.start_epoch == 2
     for a, b in zip(trainer.generator.parameters(), resumed.generator.parameters(), strict=True):
         assert torch.equal(a, b)
+    resumed(sine_loader)
+    assert resumed.loss_information["generator_iters"] > trainer.loss_information["generator_iters"]
+
+
+@pytest.mark.filterwarnings("ignore:generator makes samples")
+def test_trainer_trains_the_noise_initial_state_and_resumes_it_exactly(trainer_paths, sine_loader):
+    g_args = {"initial_state": "noise"}
+    trainer = build(trainer_paths, "minimax", "conv", {}, epochs=1, g_args=g_args)
+    before = trainer.generator.recurrence.initial_state.weight.detach().clone()
+    trainer(sine_loader)
+    after = trainer.generator.recurrence.initial_state.weight
+    assert not torch.equal(before, after)
+    resumed = build(trainer_paths, "minimax", "conv", {}, epochs=2, g_args=g_args)
+    resumed.load_model(trainer_paths["checkpoints"] + "0.model")
+    torch.testing.assert_close(
+        resumed.generator.recurrence.initial_state.weight, after, rtol=0, atol=0
+    )
+    resumed(sine_loader)
+    assert resumed.loss_information["generator_iters"] > trainer.loss_information["generator_iters"]
+
+
+@pytest.mark.filterwarnings("ignore:generator makes samples")
+def test_trainer_trains_a_whitened_critic_and_resumes_its_statistics(trainer_paths, sine_loader):
+    d_args = {"input_norm": "whiten"}
+    trainer = build(trainer_paths, "minimax", "conv", d_args, epochs=1)
+    trainer.discriminator.fit_input_whitening(sine_batch(32))
+    transform = trainer.discriminator.input_transform.clone()
+    trainer(sine_loader)
+    torch.testing.assert_close(trainer.discriminator.input_transform, transform, rtol=0, atol=0)
+    resumed = build(trainer_paths, "minimax", "conv", d_args, epochs=2)
+    resumed.load_model(trainer_paths["checkpoints"] + "0.model")
+    assert bool(resumed.discriminator.input_fitted)
+    torch.testing.assert_close(resumed.discriminator.input_transform, transform, rtol=0, atol=0)
     resumed(sine_loader)
     assert resumed.loss_information["generator_iters"] > trainer.loss_information["generator_iters"]
 

@@ -156,7 +156,7 @@ SEQUENCE_DEFAULTS = {
         "torchgan_lstm.LSTMSequenceGenerator",
         {"encoding_dims": 1, "global_noise_dims": 16, "hidden_size": 64, "num_layers": 1},
     ),
-    "discriminator": ModelSpec("torchgan_lstm.ConvSequenceDiscriminator"),
+    "discriminator": ModelSpec("torchgan_lstm.ConvSequenceDiscriminator", {"input_norm": "whiten"}),
 }
 
 

@@ -180,6 +180,9 @@ def build_trainer(
     trainer.data_info = data_info(dataset)  # saved with every checkpoint
     if config.data.sequences:
         use_sequence_plots(trainer)
+        critic = getattr(trainer.discriminator, "module", trainer.discriminator)
+        if dataset is not None and getattr(critic, "input_norm", "none") == "whiten":
+            critic.fit_input_whitening(dataset.sequences)  # a resumed run loads the same again
     return trainer
 
 

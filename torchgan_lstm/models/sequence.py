@@ -43,8 +43,31 @@ __all__ = [
 ]
 
 GENERATOR_LABEL_TYPES = ("none", "generated", "required")
+INITIAL_STATES = ("zeros", "noise")
 DISCRIMINATOR_LABEL_TYPES = ("none", "required")
 NORMS = ("none", "spectral", "layer")
+INPUT_NORMS = ("none", "whiten")
+
+
+def whitening(sequences: torch.Tensor, floor: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """ZCA whitening of the features of ``sequences``, with a floor on the variances.
+
+    Args:
+        sequences: ``(N, steps, features)``; every step of every sequence is one sample.
+        floor: fraction of the largest eigenvalue of the features' covariance added to every
+            eigenvalue, so a direction of (almost) no variance is scaled up at most
+            ``1 / sqrt(floor)`` times more than the direction of most variance.
+
+    Returns:
+        ``mean`` ``(features,)`` and ``transform`` ``(features, features)``, float32, such that
+        ``(x - mean) @ transform`` has a covariance close to the identity.
+    """
+    x = sequences.reshape(-1, sequences.size(-1)).double()
+    mean = x.mean(dim=0)
+    eigenvalues, vectors = torch.linalg.eigh(torch.atleast_2d(torch.cov(x.T)))
+    eigenvalues = eigenvalues.clamp_min(0)
+    scale = (eigenvalues + floor * eigenvalues.max().clamp_min(1e-12)).rsqrt()
+    return mean.float(), (vectors @ torch.diag(scale) @ vectors.T).float()
 
 
 def _lstm_kwargs(hidden_size: int, num_layers: int, dropout: float) -> dict:
@@ -67,27 +90,57 @@ class _Recurrence(nn.Module):
 
     A module of its own so that TorchGAN's ``ParallelTrainer``, which wraps each child of a
     model in ``nn.DataParallel``, replicates the LSTM and runs it inside each replica (where
-    ``run_lstm`` makes the replica's weights one cuDNN block).
+    ``run_lstm`` makes the replica's weights one cuDNN block). The initial state is computed
+    inside too, from a batch-first input, because ``DataParallel`` splits inputs along dim 0
+    and an LSTM state is ``(num_layers, batch, hidden_size)``.
 
     Args:
         input_size: values per step of the input.
         out_features: values per step of the read-out.
         bidirectional: read the steps in both directions.
         lstm_kwargs: ``hidden_size``, ``num_layers``, ``dropout``, ``batch_first``.
+        state_input_size: width of a vector mapped linearly to the initial ``(h, c)`` of every
+            layer (``h`` through ``tanh``, as the LSTM's own hidden states); 0: zero state.
     """
 
-    def __init__(self, input_size: int, out_features: int, bidirectional: bool, lstm_kwargs):
+    def __init__(
+        self,
+        input_size: int,
+        out_features: int,
+        bidirectional: bool,
+        lstm_kwargs,
+        state_input_size: int = 0,
+    ):
         super().__init__()
         self.lstm = nn.LSTM(input_size, bidirectional=bidirectional, **lstm_kwargs)
         directions = 2 if bidirectional else 1
         self.readout = nn.Linear(lstm_kwargs["hidden_size"] * directions, out_features)
+        self.initial_state = None
+        if state_input_size:
+            state_size = 2 * lstm_kwargs["num_layers"] * directions * lstm_kwargs["hidden_size"]
+            self.initial_state = nn.Linear(state_input_size, state_size)
 
-    def forward(self, x: torch.Tensor, cudnn: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    def _state(self, source: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(h, c)``, each ``(num_layers * directions, batch, hidden_size)``, of ``source``
+        ``(batch, state_input_size)``."""
+        layers = self.lstm.num_layers * (2 if self.lstm.bidirectional else 1)
+        state = self.initial_state(source).view(source.size(0), 2, layers, self.lstm.hidden_size)
+        h, c = state.permute(1, 2, 0, 3).unbind(0)
+        return torch.tanh(h).contiguous(), c.contiguous()
+
+    def forward(
+        self, x: torch.Tensor, cudnn: bool = True, state_source: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Read-out ``(batch, steps, out_features)`` and LSTM outputs
         ``(batch, steps, hidden_size * directions)`` of ``x`` ``(batch, steps, input_size)``;
-        ``cudnn=False`` runs the LSTM without cuDNN (whose LSTM has no double backward)."""
+        ``cudnn=False`` runs the LSTM without cuDNN (whose LSTM has no double backward);
+        ``state_source`` ``(batch, state_input_size)`` sets the initial state when the module
+        has one (else it starts from zeros)."""
+        state = None
+        if self.initial_state is not None:
+            state = self._state(state_source)
         with torch.backends.cudnn.flags(enabled=cudnn):
-            out, _ = run_lstm(self.lstm, x)
+            out, _ = run_lstm(self.lstm, x, state)
         return self.readout(out), out
 
 
@@ -148,6 +201,10 @@ class LSTMSequenceGenerator(_Recurrent, Generator):
             step's noise (0: none).
         last_nonlinearity: output activation; ``None`` means ``Sigmoid`` (data in ``[0, 1]``).
         dropout: dropout between LSTM layers, in ``[0, 1)``; needs ``num_layers > 1``.
+        initial_state: the LSTM's state before the first step: ``"zeros"``, or ``"noise"``
+            (a learned linear map of the global noise vector to every layer's ``(h, c)``; needs
+            ``global_noise_dims > 0``), so that a sequence does not start from the same state
+            every time (a zero state shows as a transient at the first steps).
 
     Attributes:
         encoding_dims: the flat noise size TorchGAN's losses draw,
@@ -177,14 +234,22 @@ class LSTMSequenceGenerator(_Recurrent, Generator):
         global_noise_dims: int = 0,
         last_nonlinearity: nn.Module | None = None,
         dropout: float = 0.0,
+        initial_state: str = "zeros",
     ):
         step_dims = check_int("encoding_dims", encoding_dims)
         check_int("seq_len", seq_len, minimum=2)
         check_int("global_noise_dims", global_noise_dims, minimum=0)
+        check_choice("initial_state", initial_state, INITIAL_STATES)
+        if initial_state == "noise" and global_noise_dims == 0:
+            raise InputError(
+                "initial_state='noise' computes the state from the global noise vector, so it "
+                "needs global_noise_dims > 0, got global_noise_dims=0"
+            )
         super().__init__(seq_len * step_dims + global_noise_dims, label_type)
         check_choice("label_type", label_type, GENERATOR_LABEL_TYPES)
         self.seq_len, self.step_encoding_dims = seq_len, step_dims
         self.global_noise_dims = global_noise_dims
+        self.initial_state = initial_state
         self.features = check_int("features", features)
         self.num_classes = LSTMGenerator._check_classes(label_type, num_classes)
         step_input = step_dims + self.global_noise_dims
@@ -193,7 +258,11 @@ class LSTMSequenceGenerator(_Recurrent, Generator):
             self.label_embedding = nn.Embedding(self.num_classes, step_dims)
             step_input += step_dims
         self.recurrence = _Recurrence(
-            step_input, self.features, False, _lstm_kwargs(hidden_size, num_layers, dropout)
+            step_input,
+            self.features,
+            False,
+            _lstm_kwargs(hidden_size, num_layers, dropout),
+            global_noise_dims if initial_state == "noise" else 0,
         )
         self.last_nonlinearity = nn.Sigmoid() if last_nonlinearity is None else last_nonlinearity
         self._weight_initializer()
@@ -262,7 +331,9 @@ class LSTMSequenceGenerator(_Recurrent, Generator):
         """
         noise = self._step_noise(z)
         y = _check_optional_labels(self, y, noise.size(0))
-        values, _ = self.recurrence(_with_labels(noise, self.label_embedding, y))
+        shared = noise[:, 0, self.step_encoding_dims :]  # the global vector, (batch, global)
+        inputs = _with_labels(noise, self.label_embedding, y)
+        values, _ = self.recurrence(inputs, state_source=shared)
         return self.last_nonlinearity(values)
 
 
@@ -363,6 +434,12 @@ class ConvSequenceDiscriminator(Discriminator):
     keeps the length, and the pooling accepts sequences of any length. For WGAN-GP and hinge
     losses use ``norm="spectral"`` (or ``"layer"``, or ``"none"`` with a gradient penalty).
 
+    With ``input_norm="whiten"`` the critic reads the sequences ZCA-whitened with the real data's
+    feature mean and covariance (fitted by :meth:`fit_input_whitening` before training): features
+    that move together, such as a stock's open, high, low and close, differ by little, and
+    whitening scales those small differences up, so that the critic (and through it the
+    generator) attends to them as much as to the common level.
+
     With ``label_type="required"`` the critic is conditioned by projection (Miyato & Koyama,
     2018): the logit is ``linear(h) + <embed(y), h>``, ``h`` the time-averaged features.
 
@@ -377,6 +454,11 @@ class ConvSequenceDiscriminator(Discriminator):
         nonlinearity: activation; ``None`` means ``LeakyReLU(0.2)``.
         label_type: ``"none"`` or ``"required"`` (needs ``num_classes``).
         num_classes: number of classes of a conditional discriminator.
+        input_norm: ``"none"``, or ``"whiten"`` (ZCA whitening of the input features with the
+            statistics :meth:`fit_input_whitening` sets; kept in the state dict).
+        whitening_floor: variance floor of the whitening, a fraction in ``(0, 1]`` of the largest
+            eigenvalue (see :func:`whitening`); a direction is scaled up at most
+            ``1 / sqrt(whitening_floor)`` times more than the main one.
 
     Raises:
         ValueError: an argument is out of range or unknown; the message names it.
@@ -398,11 +480,21 @@ class ConvSequenceDiscriminator(Discriminator):
         nonlinearity: nn.Module | None = None,
         label_type: str = "none",
         num_classes: int | None = None,
+        input_norm: str = "none",
+        whitening_floor: float = 0.1,
     ):
         super().__init__(check_int("features", features), label_type)
         check_choice("label_type", label_type, DISCRIMINATOR_LABEL_TYPES)
         self.features = features
         self.norm = check_choice("norm", norm, NORMS)
+        self.input_norm = check_choice("input_norm", input_norm, INPUT_NORMS)
+        if not check_fraction("whitening_floor", whitening_floor, upper_inclusive=True) > 0:
+            raise InputError(f"whitening_floor must be in (0, 1], got {whitening_floor}")
+        self.whitening_floor = float(whitening_floor)
+        if self.input_norm == "whiten":
+            self.register_buffer("input_mean", torch.zeros(features))
+            self.register_buffer("input_transform", torch.eye(features))
+            self.register_buffer("input_fitted", torch.tensor(False))
         check_int("step_channels", step_channels)
         check_int("num_layers", num_layers)
         if check_int("kernel_size", kernel_size) % 2 == 0:
@@ -431,6 +523,45 @@ class ConvSequenceDiscriminator(Discriminator):
             elif isinstance(m, nn.Embedding):
                 nn.init.normal_(_raw_weight(m), std=0.02)
 
+    @torch.no_grad()
+    def fit_input_whitening(self, sequences: torch.Tensor) -> ConvSequenceDiscriminator:
+        """Set the input whitening from real data (``input_norm="whiten"`` only).
+
+        Args:
+            sequences: real sequences ``(N, steps, features)``, ``N * steps >= 2``.
+
+        Returns:
+            The discriminator itself.
+
+        Raises:
+            ValueError: the discriminator was built with ``input_norm="none"``, or
+                ``sequences`` has the wrong shape or too few values.
+        """
+        if self.input_norm != "whiten":
+            raise InputError(
+                f"fit_input_whitening needs input_norm='whiten', got input_norm={self.input_norm!r}"
+            )
+        check_sequence_batch("sequences", sequences, self.features)
+        if sequences.size(0) * sequences.size(1) < 2:
+            raise InputError(
+                f"sequences must hold at least 2 steps in all, got shape {tuple(sequences.shape)}"
+            )
+        mean, transform = whitening(sequences.detach().cpu(), self.whitening_floor)
+        self.input_mean.copy_(mean)
+        self.input_transform.copy_(transform)
+        self.input_fitted.fill_(True)
+        return self
+
+    def _normalised(self, x: torch.Tensor) -> torch.Tensor:
+        if self.input_norm == "none":
+            return x
+        if not self.input_fitted:
+            raise InputError(
+                "this ConvSequenceDiscriminator has input_norm='whiten' but no statistics yet: "
+                "call fit_input_whitening(real sequences) before training"
+            )
+        return (x - self.input_mean) @ self.input_transform
+
     def forward(
         self, x: torch.Tensor, y: torch.Tensor | None = None, feature_matching: bool = False
     ) -> torch.Tensor:
@@ -446,11 +577,11 @@ class ConvSequenceDiscriminator(Discriminator):
 
         Raises:
             ValueError: ``x`` or ``y`` has the wrong shape, or ``y`` is missing, not expected or
-                out of range.
+                out of range; or the input whitening was not fitted.
         """
         check_sequence_batch("x", x, self.features)
         y = _check_optional_labels(self, y, x.size(0))
-        fmap = self.model(x.transpose(1, 2))  # (batch, channels, steps)
+        fmap = self.model(self._normalised(x).transpose(1, 2))  # (batch, channels, steps)
         if feature_matching:
             return fmap
         pooled = fmap.mean(dim=2)
