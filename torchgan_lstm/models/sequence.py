@@ -495,6 +495,7 @@ class ConvSequenceDiscriminator(Discriminator):
             self.register_buffer("input_mean", torch.zeros(features))
             self.register_buffer("input_transform", torch.eye(features))
             self.register_buffer("input_fitted", torch.tensor(False))
+        self._whitening_ready = False
         check_int("step_channels", step_channels)
         check_int("num_layers", num_layers)
         if check_int("kernel_size", kernel_size) % 2 == 0:
@@ -555,11 +556,13 @@ class ConvSequenceDiscriminator(Discriminator):
     def _normalised(self, x: torch.Tensor) -> torch.Tensor:
         if self.input_norm == "none":
             return x
-        if not self.input_fitted:
+        # The buffer is read once (a host sync on a GPU), not at every step.
+        if not self._whitening_ready and not bool(self.input_fitted):
             raise InputError(
                 "this ConvSequenceDiscriminator has input_norm='whiten' but no statistics yet: "
                 "call fit_input_whitening(real sequences) before training"
             )
+        self._whitening_ready = True
         return (x - self.input_mean) @ self.input_transform
 
     def forward(
