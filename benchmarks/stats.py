@@ -294,6 +294,12 @@ def curve_with_band(
     else:
         start = max(r["seconds"][0] for r in mine)
         stop = min(r["seconds"][-1] for r in mine)
+        if stop < start:
+            raise ValueError(
+                f"the seeds of {variant!r} share no stretch of training seconds (their first "
+                f"evaluations end at {start:.0f} s, the earliest run ends at {stop:.0f} s): "
+                f"plot against steps, or on modelled time (--step-costs)"
+            )
         xs = np.linspace(start, stop, points) if stop > start else np.array([start])
         ys = np.array([[value_at_seconds(r, t) for t in xs] for r in mine], dtype=float)
     bands = [t_interval(list(column), confidence) for column in ys.T]
@@ -420,8 +426,11 @@ def main(argv: list[str] | None = None) -> int:
         stem = args.out.with_suffix("") if args.out else Path("stats")
         path = Path(args.plot) if args.plot else Path(f"{stem}_fcd_vs_{args.x}.png")
         variants = list(dict.fromkeys(v for pair in pairs for v in pair))
-        plot_curves(runs, variants, path, args.x)
-        text += f"\nCurves: `{path.name}`\n"
+        try:
+            plot_curves(runs, variants, path, args.x)
+            text += f"\nCurves: `{path.name}`\n"
+        except ValueError as err:
+            text += f"\nNo curves: {err}\n"
     if args.out:
         args.out.write_text(f"# Paired comparisons: {', '.join(args.results)}\n\n{text}")
     print(text)

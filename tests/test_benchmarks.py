@@ -278,6 +278,9 @@ def test_curve_band_covers_the_seeds_where_all_have_values():
     assert list(xs) == [150.0, 200.0, 250.0]
     assert mean[0] == pytest.approx((35.0 + 60.0) / 2)
     assert all(low <= mean) and all(mean <= high)
+    apart = [*runs, _record("v", 2, [50.0, 30.0], seconds=[400.0, 500.0])]
+    with pytest.raises(ValueError, match="share no stretch of training seconds"):
+        curve_with_band(apart, "v")
     steps, step_mean, _, _ = curve_with_band(runs, "v", x="step")
     assert list(steps) == [1000.0, 2000.0] and step_mean[1] == pytest.approx(30.0)
 
