@@ -48,12 +48,12 @@ __all__ = ["MODES", "PAIRS", "run_step_speed", "step_rows", "write_step_report"]
 # widths); lstm_gate None: on where it applies, the default.
 PAIRS = {
     "dcgan+dcganD": {"generator": "dcgan", "discriminator": "dcgan"},
-    "lstm (default pair)": {"lstm_gate": None},  # the gated conv decoder vs DCGAN's critic
+    "lstm+dcganD": {"lstm_gate": None},  # the default gated conv decoder vs DCGAN's critic
 }
 # The same generators against our ConvDiscriminator, for losses with a gradient penalty.
 PENALTY_PAIRS = {
     "dcgan+convD": {"generator": "dcgan", "discriminator": "conv"},
-    "lstm (default G)+convD": {"lstm_gate": None, "discriminator": "conv"},
+    "lstm+convD": {"lstm_gate": None, "discriminator": "conv"},
 }
 # name -> (generator frozen in the discriminator's step, device logging)
 MODES = {
