@@ -17,7 +17,7 @@ from torchgan_lstm.models import (
     LSTMSequenceDiscriminator,
     LSTMSequenceGenerator,
 )
-from torchgan_lstm.models.sequence import whitening
+from torchgan_lstm.models.conv_sequence import whitening
 
 from .conftest import (
     SEQ_FEATURES,

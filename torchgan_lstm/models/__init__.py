@@ -1,9 +1,10 @@
 """Model families, one file each; every model registers itself where it is defined."""
 
 from .conv import ConvDiscriminator
+from .conv_sequence import ConvSequenceDiscriminator
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .lstm import LSTMGenerator
-from .sequence import ConvSequenceDiscriminator, LSTMSequenceDiscriminator, LSTMSequenceGenerator
+from .sequence import LSTMSequenceDiscriminator, LSTMSequenceGenerator
 
 __all__ = [
     "ConvDiscriminator",
