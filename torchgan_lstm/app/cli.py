@@ -21,6 +21,7 @@ import yaml
 from jsonargparse import ActionConfigFile, ArgumentError, ArgumentParser
 from torchgan.models import Discriminator, Generator
 
+from .._random import forked_rng
 from .._validation import InputError, check_choice, check_int
 from ..trainer.guards import TrainingError
 from ..trainer.strategy import DEVICES
@@ -317,8 +318,7 @@ def _draw(generator, n: int, seed: int):
     import torch
 
     device = next(generator.parameters()).device
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), torch.no_grad():
-        torch.manual_seed(seed)
+    with forked_rng(device, seed), torch.no_grad():
         return torch.cat(
             [
                 generator(*generator.sampler(len(c), device)).cpu()
@@ -366,7 +366,6 @@ def _evaluate_sequences(args, generator, config, device) -> dict:
     from .run import training_dataset
     from .sequences import evaluate_sequence_generator
 
-    check_int("runs", args.runs)
     real = training_dataset(config, download=False).sequences
     results = evaluate_sequence_generator(generator, real, device, args.runs, args.seed)
     return _report(results, args)

@@ -11,6 +11,8 @@ import numpy as np
 import torch
 import torchvision
 
+from .._random import forked_rng
+
 __all__ = [
     "flat_hparams",
     "moving_average",
@@ -44,8 +46,7 @@ def sample_grid(
     and the caller's random state is left as it was.
     """
     device = next(generator.parameters()).device
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(seed)
+    with forked_rng(device, seed):
         inputs = generator.sampler(n, device)
     images = generator(*inputs).cpu()
     torchvision.utils.save_image(images, path, nrow=nrow, normalize=True, value_range=(-1, 1))
@@ -58,8 +59,7 @@ def sequence_plot(generator, path: str | Path, dataset=None, n: int = 6, seed: i
     from ..trainer.sequence_plots import plot_sequences
 
     device = next(generator.parameters()).device
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(seed)
+    with forked_rng(device, seed):
         fake = generator(*generator.sampler(n, device)).cpu()
     real = None if dataset is None else dataset.sequences[: min(n, 6)]
     plot_sequences(fake, real, num_series=min(n, 6)).savefig(path)

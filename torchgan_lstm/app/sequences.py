@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .._random import forked_rng
 from .._validation import InputError, check_int
 
 __all__ = ["SEQUENCE_FORMATS", "evaluate_sequence_generator", "write_sequence_samples"]
@@ -52,8 +53,7 @@ def write_sequence_samples(
         )
     info = data_info or {}
     device = next(generator.parameters()).device
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), torch.no_grad():
-        torch.manual_seed(seed)
+    with forked_rng(device, seed), torch.no_grad():
         fake = generator(*generator.sampler(n, device, seq_len=seq_len)).cpu().numpy()
     if info:  # back to the data's own units
         low, high = np.asarray(info["scaler_min"]), np.asarray(info["scaler_max"])

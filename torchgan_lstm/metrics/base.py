@@ -8,6 +8,7 @@ import torch
 from torch import nn
 from torchgan.metrics import EvaluationMetric
 
+from .._random import forked_rng
 from .._validation import InputError
 from .classifier import FashionClassifier, check_images, load_classifier, to_classifier_input
 
@@ -288,10 +289,7 @@ class ClassifierMetric(ConfigPickled, EvaluationMetric):
         device = torch.device(device)
         # Draw the noise from a fork of the RNG, so that evaluating mid-run does not change the
         # noise the training steps after it draw (a resumed run must match an unbroken one).
-        with (
-            torch.random.fork_rng(devices=[device] if device.type == "cuda" else []),
-            torch.no_grad(),
-        ):
+        with forked_rng(device), torch.no_grad():
             # The classifier's first load draws random numbers (its initialisation): load it
             # before the noise, so every metric of a run draws its images from the same state.
             self.classifier(device)

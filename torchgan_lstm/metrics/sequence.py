@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchgan.metrics import EvaluationMetric
 
+from .._random import forked_rng
 from .._validation import InputError, check_fraction, check_int
 from .base import ConfigPickled, _device_name
 from .frechet import feature_statistics, frechet_distance
@@ -81,10 +82,6 @@ def _pair(real: SequenceArray, fake: SequenceArray, minimum: int = 2):
             f"and {tuple(fake.shape)}"
         )
     return real, fake
-
-
-def _devices_to_fork(device: torch.device) -> list:
-    return [device] if device.type == "cuda" else []
 
 
 class _PostHocGRU(nn.Module):
@@ -148,8 +145,7 @@ def discriminative_score(
     if not 0 < check_fraction("train_fraction", train_fraction) < 1:
         raise InputError(f"train_fraction must be in (0, 1), got {train_fraction}")
     device = torch.device(_device_name(device) or "cpu")
-    with torch.random.fork_rng(devices=_devices_to_fork(device)):
-        torch.manual_seed(seed)
+    with forked_rng(device, seed):
         splits = []
         for data in (real.to(device), fake.to(device)):
             order = torch.randperm(len(data), device=device)
@@ -218,8 +214,7 @@ def predictive_score(
     check_int("batch_size", batch_size)
     device = torch.device(_device_name(device) or "cpu")
     features = real.size(2)
-    with torch.random.fork_rng(devices=_devices_to_fork(device)):
-        torch.manual_seed(seed)
+    with forked_rng(device, seed):
         model = _PostHocGRU(features - 1, _hidden_size(features)).to(device)
         optimizer = torch.optim.Adam(model.parameters())
         fake = fake.to(device)
@@ -428,7 +423,7 @@ class SequenceMetric(ConfigPickled, EvaluationMetric):
             TypeError, ValueError: as :meth:`generate`.
         """
         device = torch.device(device)
-        with torch.random.fork_rng(devices=_devices_to_fork(device)):
+        with forked_rng(device):
             fake = self.generate(generator, device)
         return self.calculate_score(self.preprocess(fake))
 
