@@ -5,7 +5,8 @@ generated time series judged as the time-series GAN papers do.
 - :class:`ClassCoverage`: how many of the 10 classes the samples cover.
 - :class:`ClassImbalance`: KL divergence of the predicted-class histogram from uniform.
 - :class:`DiscriminativeScore`, :class:`PredictiveScore` (TimeGAN), :class:`CorrelationalScore`
-  (Diffusion-TS), :class:`SequenceFrechetDistance`: see :mod:`.sequence`.
+  (Diffusion-TS), :class:`SequenceFrechetDistance`: see :mod:`.sequence`; the same scores as
+  plain functions in :mod:`.sequence_scores`.
 
 All are TorchGAN ``EvaluationMetric`` objects for the Trainer's ``metrics_list``, and score
 a tensor of samples when called. They pickle only their configuration, so checkpoints holding
@@ -30,9 +31,11 @@ from .sequence import (
     CorrelationalScore,
     DiscriminativeScore,
     PredictiveScore,
-    ScoreSpread,
     SequenceFrechetDistance,
     SequenceMetric,
+)
+from .sequence_scores import (
+    ScoreSpread,
     correlational_score,
     discriminative_score,
     predictive_score,
