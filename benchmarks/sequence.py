@@ -1,10 +1,11 @@
 """Sequence suite: train a recurrent GAN on Sines or Stocks, score it with TimeGAN's protocol.
 
 ``python -m benchmarks.sequence --dataset sines --seeds 0 1 2 --steps 3000 --metric-runs 3
---name cpu`` trains the chosen variant (TorchGAN's ``Trainer`` with
-:class:`~torchgan_lstm.trainer.sequence_plots.SequenceTrainer`'s line plots) for a fixed number
-of steps per seed, then generates as many sequences as the real set holds and computes the
-discriminative and predictive scores (each repeated ``--metric-runs`` times with different
+--name cpu`` trains the chosen variant (TorchGAN's ``Trainer`` as the command line runs it,
+:class:`~torchgan_lstm.trainer.RunTrainer` with sequence line plots; ``--set ema_decay=0.999``
+scores a moving average of the generator's weights) for a fixed number of steps per seed,
+then generates as many sequences as the real set holds and computes the discriminative and
+predictive scores (each repeated ``--metric-runs`` times with different
 seeds, as TimeGAN reports mean and spread), the correlational score and the Fréchet distance of
 whole sequences. It writes ``results/sequence-<name>.json`` (every seed's scores, training
 seconds, the configuration, and the summary over seeds) and ``results/sequence-<name>.png``
@@ -40,7 +41,8 @@ from torchgan_lstm.models import (
     LSTMSequenceDiscriminator,
     LSTMSequenceGenerator,
 )
-from torchgan_lstm.trainer.sequence_plots import SequenceTrainer, plot_sequences
+from torchgan_lstm.trainer import RunTrainer
+from torchgan_lstm.trainer.sequence_plots import plot_sequences, use_sequence_plots
 
 __all__ = ["TARGETS", "VARIANTS", "main", "run_one", "run_sequence_benchmark"]
 
@@ -173,9 +175,10 @@ def run_one(
     )
     loader = DataLoader(dataset, batch_size=batch, sampler=sampler, drop_last=True)
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = SequenceTrainer(
+        trainer = RunTrainer(
             _models(variant, dataset),
             build_losses(variant["loss"]),
+            ema_decay=variant.get("ema_decay", 0.0),
             device=torch.device("cpu"),
             epochs=1,
             sample_size=8,
@@ -183,6 +186,7 @@ def run_one(
             recon=tmp,
             log_dir=f"{tmp}/tb",
         )
+        use_sequence_plots(trainer)
         if getattr(trainer.discriminator, "input_norm", "none") == "whiten":
             trainer.discriminator.fit_input_whitening(dataset.sequences)
         start = time.perf_counter()
@@ -191,7 +195,7 @@ def run_one(
         seconds = time.perf_counter() - start
         trainer.logger.close()
     real = dataset.sequences
-    fake = _generate(trainer.generator, len(real))
+    fake = _generate(trainer.sampling_generator(), len(real))
     record = {
         "seed": seed,
         "steps": steps,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import torch
+
 from benchmarks.sequence import VARIANTS, main, with_overrides
 
 
@@ -39,3 +41,18 @@ def test_overrides_change_a_copy_of_the_variant_with_json_values():
     assert changed["discriminator_args"]["whitening_floor"] == 0.1
     assert changed["batch_size"] == 64 and changed["loss"] == "hinge"
     assert base["discriminator_args"]["whitening_floor"] == 0.1 and base["batch_size"] == 128
+
+
+def test_ema_decay_scores_the_average_of_the_same_training_run():
+    from benchmarks.sequence import run_one
+    from torchgan_lstm.data import SequenceDataset, sines
+
+    data = SequenceDataset(sines(n=256, seed=0))
+    iterations = {"discriminative": 1, "predictive": 1}
+    plain, live = run_one(data, VARIANTS["rcgan-conv"], 0, 3, 1, iterations)
+    averaged = with_overrides(VARIANTS["rcgan-conv"], ["ema_decay=0.9"])
+    record, average = run_one(data, averaged, 0, 3, 1, iterations)
+    assert live.shape == average.shape == (256, 24, 5)
+    # Three steps move the live weights; the average (beta 0.1, 0.18, 0.25) lags behind them.
+    assert not torch.allclose(live, average, atol=1e-4)
+    assert record["steps"] == plain["steps"] == 3
