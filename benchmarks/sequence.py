@@ -2,14 +2,15 @@
 
 ``python -m benchmarks.sequence --dataset sines --seeds 0 1 2 --steps 3000 --metric-runs 3
 --name cpu`` trains the chosen variant (TorchGAN's ``Trainer`` as the command line runs it,
-:class:`~torchgan_lstm.trainer.RunTrainer` with sequence line plots; ``--set ema_decay=0.999``
-scores a moving average of the generator's weights) for a fixed number of steps per seed,
-then generates as many sequences as the real set holds and computes the discriminative and
-predictive scores (each repeated ``--metric-runs`` times with different
+:class:`~torchgan_lstm.trainer.RunTrainer` with sequence line plots) for a fixed number of steps
+per seed, then generates as many sequences as the real set holds and computes the
+discriminative and predictive scores (each repeated ``--metric-runs`` times with different
 seeds, as TimeGAN reports mean and spread), the correlational score and the Fréchet distance of
-whole sequences. It writes ``results/sequence-<name>.json`` (every seed's scores, training
-seconds, the configuration, and the summary over seeds) and ``results/sequence-<name>.png``
-(real against generated series of the first seed).
+whole sequences. With ``--set ema_decay=0.999`` the scores are those of a moving average of the
+generator's weights, and the trained weights are scored beside it (``"live"``: a paired
+measure of the average). It writes ``results/sequence-<name>.json`` (every seed's scores,
+training seconds, the configuration, and the summary over seeds) and
+``results/sequence-<name>.png`` (real against generated series of the first seed).
 """
 
 from __future__ import annotations
@@ -195,6 +196,7 @@ def run_one(
         seconds = time.perf_counter() - start
         trainer.logger.close()
     real = dataset.sequences
+    noise_state = torch.get_rng_state()
     fake = _generate(trainer.sampling_generator(), len(real))
     record = {
         "seed": seed,
@@ -202,6 +204,10 @@ def run_one(
         "train_seconds": seconds,
         **_scores(real, fake, metric_runs, iterations),
     }
+    if trainer.ema is not None:  # the trained weights too, from the same noise: a paired measure
+        torch.set_rng_state(noise_state)
+        live = _generate(trainer.generator, len(real))
+        record["live"] = _scores(real, live, metric_runs, iterations)
     return record, fake
 
 
@@ -212,13 +218,19 @@ def _mean_sd(values: list[float]) -> dict:
 
 def summarise(records: list[dict]) -> dict:
     """Over seeds: mean and sd of each score (the seeds' means for the repeated ones), and of
-    every single metric run pooled (TimeGAN's way of reporting), and of training seconds."""
+    every single metric run pooled (TimeGAN's way of reporting), and of training seconds; with
+    a generator average, also the trained (live) generator's discriminative and predictive."""
     summary = {}
     for key in ("discriminative", "predictive"):
         summary[key] = _mean_sd([r[key]["mean"] for r in records])
         summary[f"{key}_all_runs"] = _mean_sd([s for r in records for s in r[key]["scores"]])
     for key in ("correlational", "frechet", "train_seconds"):
         summary[key] = _mean_sd([r[key] for r in records])
+    if all("live" in r for r in records):
+        summary["live"] = {
+            key: _mean_sd([r["live"][key]["mean"] for r in records])
+            for key in ("discriminative", "predictive")
+        }
     return summary
 
 
@@ -274,7 +286,13 @@ def run_sequence_benchmark(
             f"{record['train_seconds']:.0f} s, discriminative "
             f"{record['discriminative']['mean']:.3f} +- {record['discriminative']['sd']:.3f}, "
             f"predictive {record['predictive']['mean']:.4f} +- {record['predictive']['sd']:.4f}, "
-            f"correlational {record['correlational']:.3f}, frechet {record['frechet']:.3f}",
+            f"correlational {record['correlational']:.3f}, frechet {record['frechet']:.3f}"
+            + (
+                f"; trained weights: discriminative {record['live']['discriminative']['mean']:.3f}"
+                f", predictive {record['live']['predictive']['mean']:.4f}"
+                if "live" in record
+                else ""
+            ),
             flush=True,
         )
     result = {

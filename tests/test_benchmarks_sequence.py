@@ -56,3 +56,5 @@ def test_ema_decay_scores_the_average_of_the_same_training_run():
     # Three steps move the live weights; the average (beta 0.1, 0.18, 0.25) lags behind them.
     assert not torch.allclose(live, average, atol=1e-4)
     assert record["steps"] == plain["steps"] == 3
+    # The trained weights are scored beside the average (a paired measure); the same run's.
+    assert "live" not in plain and record["live"]["frechet"] == plain["frechet"]
