@@ -10,7 +10,7 @@ from torchgan.models import DCGANGenerator
 from torchgan_lstm import ConvDiscriminator, LSTMGenerator
 from torchgan_lstm._validation import InputError
 from torchgan_lstm.app.cli import config_from_args, train_parser
-from torchgan_lstm.app.config import ModelSpec, RunConfig, load_config
+from torchgan_lstm.app.config import DataConfig, ModelSpec, RunConfig, load_config
 from torchgan_lstm.app.run import check_same_models
 from torchgan_lstm.checkpoint import CheckpointError
 
@@ -25,6 +25,20 @@ def test_defaults_are_the_gated_lstm_against_our_dcgan_style_discriminator():
     assert config.generator.init_args["out_size"] == 32
     assert config.discriminator.init_args["in_channels"] == 1  # Fashion-MNIST's own
     assert config.ema_decay == 0.0
+
+
+def test_unset_settings_take_the_data_kinds_recipe_and_set_ones_are_kept():
+    images = RunConfig().validate()
+    assert (images.batch_size, images.g_lr, images.d_lr, images.ema_decay) == (64, 2e-4, 2e-4, 0.0)
+    sines = RunConfig(data=DataConfig("sines")).validate()
+    assert (sines.batch_size, sines.g_lr, sines.d_lr, sines.ema_decay) == (128, 1e-3, 1e-3, 0.999)
+    chosen = RunConfig(data=DataConfig("sines"), g_lr=2e-4, ema_decay=0.0).validate()
+    assert (chosen.g_lr, chosen.d_lr, chosen.ema_decay) == (2e-4, 1e-3, 0.0)
+    from_cli = config_from_args(train_parser(True).parse_args(["--data.dataset", "sines"]))
+    models = {"generator": None, "discriminator": None}
+    assert from_cli.validate().to_dict() | models == sines.to_dict() | models
+    with pytest.raises(InputError, match=r"ema_decay must be in \[0, 1\) .*, got 1.0"):
+        RunConfig(data=DataConfig("sines"), ema_decay=1.0).validate()
 
 
 def test_the_command_line_defaults_are_the_python_defaults():

@@ -26,6 +26,7 @@ from .._validation import InputError, check_choice, check_int
 from ..trainer.guards import TrainingError
 from ..trainer.strategy import DEVICES
 from .config import (
+    KIND_DEFAULTS,
     DataConfig,
     RunConfig,
     RunSettings,
@@ -47,6 +48,7 @@ def _add_train_arguments(parser: ArgumentParser, sequences: bool) -> None:
         "--config", action=ActionConfigFile, help="a run's config.yaml to start from"
     )
     parser.add_class_arguments(RunSettings, nested_key=None, as_group=True)
+    parser.set_defaults(KIND_DEFAULTS["sequences" if sequences else "images"])
     parser.add_class_arguments(DataConfig, "data")
     for role, base in (("generator", Generator), ("discriminator", Discriminator)):
         spec = getattr(defaults, role)

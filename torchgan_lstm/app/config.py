@@ -30,6 +30,7 @@ from ..losses import LOSS_FAMILIES, has_batch_norm, needs_double_backward
 from ..trainer.strategy import DEVICES
 
 __all__ = [
+    "KIND_DEFAULTS",
     "DataConfig",
     "ModelSpec",
     "RunConfig",
@@ -160,6 +161,21 @@ SEQUENCE_DEFAULTS = {
 }
 
 
+# Settings whose default depends on the data's kind, used where a RunConfig leaves them null:
+# DCGAN's recipe for images; for sequences the recipe the sequence benchmark measured
+# (benchmarks/results/sequence-notes.md), whose generator average is most of its score.
+KIND_DEFAULTS = {
+    "images": {"batch_size": 64, "g_lr": 2e-4, "d_lr": 2e-4, "ema_decay": 0.0},
+    "sequences": {"batch_size": 128, "g_lr": 1e-3, "d_lr": 1e-3, "ema_decay": 0.999},
+}
+
+
+def _fill_kind_defaults(config: RunSettings, sequences: bool) -> None:
+    for name, value in KIND_DEFAULTS["sequences" if sequences else "images"].items():
+        if getattr(config, name) is None:
+            setattr(config, name, value)
+
+
 @dataclass
 class RunSettings:
     """How the models are trained and where the run writes.
@@ -167,9 +183,11 @@ class RunSettings:
     Args:
         loss: loss family: minimax, wgan-gp, lsgan, feature-matching, hinge, dragan, historical.
         ncritic: discriminator steps per generator step.
-        batch_size: images per step (under torchrun: the global batch, split over the ranks).
-        g_lr: Adam learning rate of the generator.
-        d_lr: Adam learning rate of the discriminator.
+        batch_size: samples per step (under torchrun: the global batch, split over the ranks);
+            null: the data kind's default (:data:`KIND_DEFAULTS`: 64 images, 128 sequences).
+        g_lr: Adam learning rate of the generator; null: the data kind's default (2e-4 images,
+            1e-3 sequences).
+        d_lr: Adam learning rate of the discriminator; null: as ``g_lr``.
         betas: Adam's (beta1, beta2) for both models.
         max_steps: training steps in the whole run.
         epochs: passes over the dataset instead of max_steps (null: use max_steps).
@@ -180,7 +198,8 @@ class RunSettings:
         device: auto (CUDA when available), cpu or cuda.
         out: output folder of the run.
         ema_decay: keep an exponential moving average of the generator with this decay (e.g.
-            0.999) for samples, metrics and checkpoints; 0: none.
+            0.999) for samples, metrics and checkpoints; 0: none; null: the data kind's default
+            (0 images, 0.999 sequences).
         max_seconds: also stop once this many seconds were spent in training steps (null: no
             budget).
         amp: bf16 autocast around both models (best on CUDA).
@@ -193,9 +212,9 @@ class RunSettings:
 
     loss: str = "minimax"
     ncritic: int = 1
-    batch_size: int = 64
-    g_lr: float = 2e-4
-    d_lr: float = 2e-4
+    batch_size: int | None = None
+    g_lr: float | None = None
+    d_lr: float | None = None
     betas: tuple[float, float] = (0.5, 0.999)
     max_steps: int = 1000
     epochs: int | None = None
@@ -205,7 +224,7 @@ class RunSettings:
     seed: int = 0
     device: str = "auto"
     out: str = "runs/train"
-    ema_decay: float = 0.0
+    ema_decay: float | None = None
     max_seconds: float | None = None
     amp: bool = False
     compile: bool = False
@@ -228,8 +247,9 @@ class RunConfig(RunSettings):
     discriminator: ModelSpec = field(default_factory=_default_discriminator)
 
     def resolved(self) -> RunConfig:
-        """A copy whose models' shape arguments are set from the data part (and, for a sequence
-        dataset, whose default models are the sequence pair).
+        """A copy whose models' shape arguments are set from the data part, whose null settings
+        take the data kind's defaults (:data:`KIND_DEFAULTS`), and, for a sequence dataset,
+        whose default models are the sequence pair.
 
         Raises:
             InputError: a model's shape argument was set to another value than the data's, or
@@ -237,6 +257,7 @@ class RunConfig(RunSettings):
         """
         config = copy.deepcopy(self)
         data = config.data
+        _fill_kind_defaults(config, data.sequences)
         if data.sequences:
             for role, default in (("generator", _default_generator()),
                                   ("discriminator", _default_discriminator())):  # fmt: skip
@@ -270,19 +291,23 @@ class RunConfig(RunSettings):
         _check_data(self.data)
         check_choice("loss", self.loss, LOSS_FAMILIES)
         check_choice("device", self.device, DEVICES)
+        filled = copy.copy(self)
+        _fill_kind_defaults(filled, self.data.sequences)
         for name in ("batch_size", "max_steps", "eval_every", "ncritic", "sample_size"):
-            check_int(name, getattr(self, name))
+            check_int(name, getattr(filled, name))
         for name in ("epochs", "log_every"):
             if getattr(self, name) is not None:
                 check_int(name, getattr(self, name))
         check_int("metric_samples", self.metric_samples, minimum=0)
         for name in ("g_lr", "d_lr"):
-            if not getattr(self, name) > 0:
-                raise InputError(f"{name} must be > 0, got {getattr(self, name)}")
+            if not getattr(filled, name) > 0:
+                raise InputError(f"{name} must be > 0, got {getattr(filled, name)}")
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
             raise InputError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise InputError(f"ema_decay must be in [0, 1) (0: no averaging), got {self.ema_decay}")
+        if not 0.0 <= filled.ema_decay < 1.0:
+            raise InputError(
+                f"ema_decay must be in [0, 1) (0: no averaging), got {filled.ema_decay}"
+            )
         if self.max_seconds is not None and not self.max_seconds > 0:
             raise InputError(f"max_seconds must be > 0, got {self.max_seconds}")
         if self.compile and needs_double_backward(self.loss):
