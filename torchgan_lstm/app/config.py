@@ -7,14 +7,14 @@ holds it as plain types (loadable with ``torch.load(weights_only=True)``), and `
 discriminator parts are exactly a registered model class and its constructor arguments
 (``class_path`` / ``init_args``, as in Lightning's CLI), so a new model or option is added in one
 place: its constructor. The models' shape arguments (``out_size``/``in_size``,
-``out_channels``/``in_channels``) follow the data part.
+``out_channels``/``in_channels``) follow the data part. The data part is
+:mod:`~torchgan_lstm.app.data_config`, a model part :mod:`~torchgan_lstm.app.model_spec`.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
-import functools
 import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,11 +23,17 @@ from typing import Any
 import yaml
 from torch import nn
 
-from .. import registry
 from .._validation import InputError, check_choice, check_int
-from ..data import DATASETS, SEQUENCE_DATASETS, build_sequence_dataset
 from ..losses import LOSS_FAMILIES, has_batch_norm, needs_double_backward
 from ..trainer.strategy import DEVICES
+from .data_config import (
+    DataConfig,
+    check_data,
+    is_sequence_dataset,
+    natural_channels,
+    sequence_features,
+)
+from .model_spec import ModelSpec, check_plain, check_roles
 
 __all__ = [
     "KIND_DEFAULTS",
@@ -38,108 +44,8 @@ __all__ = [
     "is_sequence_dataset",
     "load_config",
     "natural_channels",
+    "sequence_features",
 ]
-
-_NATURAL_CHANNELS = {"fashion-mnist": 1, "mnist": 1, "cifar10": 3, "folder": 3}
-
-
-def natural_channels(dataset: str, channels: int | None) -> int:
-    """``channels``, or the dataset's own when ``None`` (1 for (Fashion-)MNIST, 3 otherwise)."""
-    return _NATURAL_CHANNELS.get(dataset, 3) if channels is None else channels
-
-
-@dataclass
-class DataConfig:
-    """The training data; the dataset decides whether the run makes images or sequences.
-
-    Args:
-        dataset: images: fashion-mnist, mnist, cifar10, folder; sequences: sines, stocks,
-            csv:PATH (numeric columns of a CSV file), fashion-mnist-rows.
-        root: folder holding the data (default: search $TORCHGAN_LSTM_DATA, Debian's
-            dataset-fashion-mnist, the download cache; stocks: the shipped copy).
-        download: let torchvision download an image dataset when it is found nowhere.
-        image_size: images: side in pixels (also the models' out_size/in_size).
-        channels: images: 1 or 3 (also the models' out_channels/in_channels); null: the
-            dataset's own.
-        seq_len: sequences: steps per training window (also the generator's seq_len).
-        stride: sequences: steps between the starts of consecutive windows (stocks, csv).
-    """
-
-    dataset: str = "fashion-mnist"
-    root: str | None = None
-    download: bool = True
-    image_size: int = 32
-    channels: int | None = None
-    seq_len: int = 24
-    stride: int = 1
-
-    @property
-    def sequences(self) -> bool:
-        """Whether the dataset holds sequences (else images)."""
-        return is_sequence_dataset(self.dataset)
-
-
-def is_sequence_dataset(name: str) -> bool:
-    """Whether ``name`` names a sequence dataset (``sines``, ``stocks``, ``csv:PATH``...)."""
-    return isinstance(name, str) and (name in SEQUENCE_DATASETS or name.startswith("csv:"))
-
-
-@functools.lru_cache(maxsize=8)
-def _sequence_features(dataset: str, seq_len: int, stride: int, root: str | None) -> int:
-    return build_sequence_dataset(dataset, seq_len, stride, root).features
-
-
-def sequence_features(data: DataConfig) -> int:
-    """Features per step of a sequence dataset (read from the data, once per process)."""
-    return _sequence_features(data.dataset, data.seq_len, data.stride, data.root)
-
-
-@dataclass
-class ModelSpec:
-    """A registered model class and its constructor arguments.
-
-    Args:
-        class_path: the class, as an import path (``torchgan_lstm.LSTMGenerator``), its name
-            (``LSTMGenerator``) or its registry key (``lstm_generator``).
-        init_args: keyword arguments of its constructor.
-    """
-
-    class_path: str
-    init_args: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def cls(self) -> type[nn.Module]:
-        """The registered class (only registered classes are built from a config).
-
-        Raises:
-            InputError: no registered model matches ``class_path``.
-        """
-        return registry.find_class(self.class_path)
-
-    def build(self) -> nn.Module:
-        """A freshly initialised model.
-
-        Raises:
-            InputError: the class is unknown, or refuses its arguments (TorchGAN's DCGAN models
-                raise a bare ``Exception`` for sizes they cannot build; that becomes an
-                ``InputError`` naming the class).
-        """
-        cls = self.cls
-        try:
-            return cls(**self.init_args)
-        except TypeError as err:
-            raise InputError(f"{cls.__name__} refused its arguments: {err}") from err
-        except Exception as err:
-            if type(err) is not Exception:
-                raise
-            raise InputError(
-                f"{cls.__name__} refused its arguments: {err} (LSTMGenerator and "
-                f"ConvDiscriminator take any size >= 8)"
-            ) from err
-
-    def to_dict(self) -> dict:
-        """``{"class_path": ..., "init_args": {...}}`` with plain types."""
-        return {"class_path": self.class_path, "init_args": _plain(self.init_args)}
 
 
 def _default_generator() -> ModelSpec:
@@ -288,7 +194,7 @@ class RunConfig(RunSettings):
             InputError: a field is out of range or unknown, a model refuses its arguments, or
                 the loss cannot train these models; the message names the field and value.
         """
-        _check_data(self.data)
+        check_data(self.data)
         check_choice("loss", self.loss, LOSS_FAMILIES)
         check_choice("device", self.device, DEVICES)
         filled = copy.copy(self)
@@ -315,10 +221,10 @@ class RunConfig(RunSettings):
                 f"compile=True cannot train loss={self.loss!r}: its gradient penalty needs a "
                 "double backward, which torch.compile does not support; drop compile"
             )
-        _check_roles(self.generator.cls, self.discriminator.cls)
+        check_roles(self.generator.cls, self.discriminator.cls)
         config = self.resolved()
         for role in ("generator", "discriminator"):
-            _check_plain(role, getattr(config, role).init_args)
+            check_plain(role, getattr(config, role).init_args)
         _, discriminator = config.build_models()
         if needs_double_backward(self.loss) and has_batch_norm(discriminator):
             raise InputError(
@@ -424,28 +330,6 @@ def _check_modality(role: str, spec: ModelSpec, data: DataConfig) -> None:
         )
 
 
-def _check_data(data: DataConfig) -> None:
-    if not data.sequences:
-        check_choice("data.dataset", data.dataset, (*DATASETS, *SEQUENCE_DATASETS))
-    defaults = DataConfig()
-    if data.sequences:
-        check_int("data.seq_len", data.seq_len, minimum=2)
-        check_int("data.stride", data.stride)
-        unread = [f for f in ("image_size", "channels") if getattr(data, f) != getattr(defaults, f)]
-    else:
-        check_int("data.image_size", data.image_size, minimum=8)
-        if data.channels is not None and data.channels not in (1, 3):
-            raise InputError(f"data.channels must be 1, 3 or null, got {data.channels!r}")
-        unread = [f for f in ("seq_len", "stride") if getattr(data, f) != getattr(defaults, f)]
-    if unread:
-        kind, other = ("sequences", "image") if data.sequences else ("images", "sequence")
-        settings = ", ".join(f"data.{f}={getattr(data, f)!r}" for f in unread)
-        raise InputError(
-            f"{settings}: only {other} datasets read it, but data.dataset={data.dataset!r} "
-            f"holds {kind}"
-        )
-
-
 def _dataclass_from(name: str, cls: type, value: Any):
     if isinstance(value, cls):
         return value
@@ -458,41 +342,7 @@ def _dataclass_from(name: str, cls: type, value: Any):
     return cls(**value)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _check_plain(role: str, args: dict) -> None:
-    for name, value in args.items():
-        if not _is_plain(value):
-            raise InputError(
-                f"{role}.init_args.{name} must be a number, string, bool, null or a list of "
-                f"them in a run configuration, got {value!r}"
-            )
-
-
-def _is_plain(value: Any) -> bool:
-    if isinstance(value, list | tuple):
-        return all(_is_plain(v) for v in value)
-    return value is None or isinstance(value, bool | int | float | str)
-
-
 def _norm_size(value: Any) -> Any:
     if isinstance(value, list | tuple) and len(value) == 2 and value[0] == value[1]:
         return value[0]
     return list(value) if isinstance(value, tuple) else value
-
-
-def _check_roles(generator: type, discriminator: type) -> None:
-    from torchgan.models import Discriminator, Generator
-
-    for role, cls, base in (
-        ("generator", generator, Generator),
-        ("discriminator", discriminator, Discriminator),
-    ):
-        if not issubclass(cls, base):
-            raise InputError(f"{role} must be a TorchGAN {base.__name__}, got {cls.__name__}")
