@@ -71,8 +71,14 @@ SEQUENCE_DEFAULTS = {
 # DCGAN's recipe for images; for sequences the recipe the sequence benchmark measured
 # (benchmarks/results/sequence-notes.md), whose generator average is most of its score.
 KIND_DEFAULTS = {
-    "images": {"batch_size": 64, "g_lr": 2e-4, "d_lr": 2e-4, "ema_decay": 0.0},
-    "sequences": {"batch_size": 128, "g_lr": 1e-3, "d_lr": 1e-3, "ema_decay": 0.999},
+    "images": {"batch_size": 64, "g_lr": 2e-4, "d_lr": 2e-4, "ema_decay": 0.0, "max_steps": 1000},
+    "sequences": {
+        "batch_size": 128,
+        "g_lr": 1e-3,
+        "d_lr": 1e-3,
+        "ema_decay": 0.999,
+        "max_steps": 4000,
+    },
 }
 
 
@@ -95,7 +101,8 @@ class RunSettings:
             1e-3 sequences).
         d_lr: Adam learning rate of the discriminator; null: as ``g_lr``.
         betas: Adam's (beta1, beta2) for both models.
-        max_steps: training steps in the whole run.
+        max_steps: training steps in the whole run; null: the data kind's default (1,000
+            images, 4,000 sequences).
         epochs: passes over the dataset instead of max_steps (null: use max_steps).
         eval_every: steps between checkpoints, sample grids and metrics.
         metric_samples: generated images per metric evaluation (0: no metrics).
@@ -122,7 +129,7 @@ class RunSettings:
     g_lr: float | None = None
     d_lr: float | None = None
     betas: tuple[float, float] = (0.5, 0.999)
-    max_steps: int = 1000
+    max_steps: int | None = None
     epochs: int | None = None
     eval_every: int = 500
     metric_samples: int = 2000
