@@ -45,6 +45,8 @@ from torchgan_lstm.models import (
 from torchgan_lstm.trainer import RunTrainer
 from torchgan_lstm.trainer.sequence_plots import plot_sequences, use_sequence_plots
 
+from .stats import paired_difference, t_interval
+
 __all__ = ["TARGETS", "VARIANTS", "main", "run_one", "run_sequence_benchmark"]
 
 RESULTS = Path(__file__).parent / "results"
@@ -216,13 +218,23 @@ def _mean_sd(values: list[float]) -> dict:
     return {"mean": statistics.fmean(values), "sd": sd}
 
 
+def _interval(values: list[float]) -> list[float] | None:
+    if len(values) < 2:
+        return None
+    interval = t_interval(values)
+    return [interval.low, interval.high]
+
+
 def summarise(records: list[dict]) -> dict:
-    """Over seeds: mean and sd of each score (the seeds' means for the repeated ones), and of
-    every single metric run pooled (TimeGAN's way of reporting), and of training seconds; with
-    a generator average, also the trained (live) generator's discriminative and predictive."""
+    """Over seeds: mean and sd of each score (the seeds' means for the repeated ones) with the
+    95 % t-interval of the mean (``ci95``, from 2 seeds), and of every single metric run pooled
+    (TimeGAN's way of reporting), and of training seconds. With a generator average, also the
+    trained (``live``) generator's discriminative and predictive scores and the paired
+    difference ``average_minus_live`` by seed (mean, 95 % t-interval, paired t-test's p)."""
     summary = {}
     for key in ("discriminative", "predictive"):
-        summary[key] = _mean_sd([r[key]["mean"] for r in records])
+        means = [r[key]["mean"] for r in records]
+        summary[key] = {**_mean_sd(means), "ci95": _interval(means)}
         summary[f"{key}_all_runs"] = _mean_sd([s for r in records for s in r[key]["scores"]])
     for key in ("correlational", "frechet", "train_seconds"):
         summary[key] = _mean_sd([r[key] for r in records])
@@ -231,6 +243,17 @@ def summarise(records: list[dict]) -> dict:
             key: _mean_sd([r["live"][key]["mean"] for r in records])
             for key in ("discriminative", "predictive")
         }
+        summary["average_minus_live"] = {}
+        for key in ("discriminative", "predictive"):
+            diff = paired_difference(
+                {r["seed"]: r[key]["mean"] for r in records},
+                {r["seed"]: r["live"][key]["mean"] for r in records},
+            )
+            summary["average_minus_live"][key] = {
+                "mean": diff.t.mean,
+                "ci95": [diff.t.low, diff.t.high],
+                "p": diff.p_value,
+            }
     return summary
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
 from benchmarks.sequence import VARIANTS, main, with_overrides
@@ -58,3 +59,23 @@ def test_ema_decay_scores_the_average_of_the_same_training_run():
     assert record["steps"] == plain["steps"] == 3
     # The trained weights are scored beside the average (a paired measure); the same run's.
     assert "live" not in plain and record["live"]["frechet"] == plain["frechet"]
+
+
+def test_summary_pairs_the_average_with_the_trained_weights_by_seed():
+    from benchmarks.sequence import summarise
+
+    def record(seed, disc, live_disc):
+        scores = {"mean": disc, "sd": 0.0, "scores": [disc]}
+        live = {"discriminative": {"mean": live_disc}, "predictive": {"mean": 0.1}}
+        return {
+            "seed": seed, "discriminative": scores, "predictive": scores, "correlational": 0.0,
+            "frechet": 0.0, "train_seconds": 1.0, "live": live,
+        }  # fmt: skip
+
+    summary = summarise([record(0, 0.01, 0.10), record(1, 0.02, 0.06), record(2, 0.03, 0.11)])
+    low, high = summary["discriminative"]["ci95"]
+    assert low < 0.02 < high and high - 0.02 == pytest.approx(4.303 * 0.01 / 3**0.5, rel=1e-3)
+    paired = summary["average_minus_live"]["discriminative"]
+    assert paired["mean"] == pytest.approx(-0.07)  # (-0.09 - 0.04 - 0.08) / 3
+    assert paired["ci95"][1] < 0 and paired["p"] < 0.05
+    assert summary["live"]["discriminative"]["mean"] == pytest.approx(0.09)
