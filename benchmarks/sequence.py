@@ -222,7 +222,7 @@ def _interval(values: list[float]) -> list[float] | None:
     if len(values) < 2:
         return None
     interval = t_interval(values)
-    return [interval.low, interval.high]
+    return [float(interval.low), float(interval.high)]
 
 
 def summarise(records: list[dict]) -> dict:
@@ -250,9 +250,9 @@ def summarise(records: list[dict]) -> dict:
                 {r["seed"]: r["live"][key]["mean"] for r in records},
             )
             summary["average_minus_live"][key] = {
-                "mean": diff.t.mean,
-                "ci95": [diff.t.low, diff.t.high],
-                "p": diff.p_value,
+                "mean": float(diff.t.mean),
+                "ci95": [float(diff.t.low), float(diff.t.high)],
+                "p": float(diff.p_value),
             }
     return summary
 
