@@ -34,6 +34,9 @@ def test_unset_settings_take_the_data_kinds_recipe_and_set_ones_are_kept():
     sines = RunConfig(data=DataConfig("sines")).validate()
     assert (sines.batch_size, sines.g_lr, sines.d_lr, sines.ema_decay) == (128, 1e-3, 1e-3, 0.999)
     assert sines.max_steps == 4000
+    assert sines.discriminator.init_args == {
+        "input_norm": "whiten", "whitening_floor": 1.0, "features": 5
+    }  # fmt: skip
     chosen = RunConfig(data=DataConfig("sines"), g_lr=2e-4, ema_decay=0.0).validate()
     assert (chosen.g_lr, chosen.d_lr, chosen.ema_decay) == (2e-4, 1e-3, 0.0)
     from_cli = config_from_args(train_parser(True).parse_args(["--data.dataset", "sines"]))
