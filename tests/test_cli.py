@@ -331,9 +331,12 @@ def test_print_config_prints_the_resolved_yaml_that_reruns_it(tmp_path):
 def test_help_says_what_each_option_does_and_its_default():
     proc = cli("train", "--help")
     text = " ".join(proc.stdout.split())
-    assert "--max_steps MAX_STEPS training steps in the whole run. (type: int, default: 1000)" in (
-        text
-    )
+    assert (
+        "--max_steps MAX_STEPS training steps in the whole run; null: the data kind's default "
+        "(1,000 images, 4,000 sequences). (type: int | null, default: 1000)"
+    ) in text
+    sequences = " ".join(cli("train", "--data.dataset", "sines", "--help").stdout.split())
+    assert "(type: int | null, default: 4000)" in sequences
     assert "--data.image_size" in proc.stdout and "--generator CONFIG | CLASS_PATH_OR_NAME" in (
         proc.stdout
     )
