@@ -38,7 +38,8 @@ def test_train_leaves_the_callers_config_as_it_was(tmp_path):
         summary = train(config, progress=False)
     assert summary["steps"] == 3  # one pass: 48 images in batches of 16
     assert config == before, "max_steps, the models' shapes: nothing of the caller's changed"
-    assert summary["config"]["max_steps"] == before.max_steps
+    # The run records the resolved value (the image default), the caller keeps its null.
+    assert before.max_steps is None and summary["config"]["max_steps"] == 1000
 
 
 def test_statistics_read_every_few_steps_train_and_log_the_same(tmp_path):
