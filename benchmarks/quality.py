@@ -35,7 +35,8 @@ __all__ = [
 # Named model configurations. Ablations add entries here (or pass overrides on the command line).
 # Every variant names its discriminator and whether the LSTM is gated, so that a change of the
 # command-line defaults never changes what a recorded variant meant.
-_CONV_D = {"discriminator": "conv"}  # our ConvDiscriminator: dropout 0.3, no norm
+# Our ConvDiscriminator as first measured: dropout 0.3, no norm, nn.Linear's read-out init.
+_CONV_D = {"discriminator": "conv", "discriminator_args": {"readout_init": "pytorch"}}
 _DCGAN_D = {"discriminator": "dcgan"}  # TorchGAN's DCGANDiscriminator (batch norm)
 _EMA = {"ema_decay": 0.999}
 _TTUR = {"g_lr": 1e-4, "d_lr": 4e-4}
@@ -50,8 +51,8 @@ def _lstm(decoder: str, gate: bool = False, **fields) -> dict:
     return {"generator": "lstm", "decoder": decoder, "lstm_gate": gate, **fields}
 
 
-# LSTMGenerator arguments that RunConfig has no field for (yet): a variant names them under
-# "generator_args" and they are applied by generator_args_applied for the duration of its run.
+# Constructor arguments newer than the flat vocabulary: a variant names them under
+# "generator_args" / "discriminator_args" and they go on the models' init_args.
 _SKIP_INPUT = {"generator_args": {"lstm_input": "skip"}}
 _SKIP_NOISE_INPUT = {"generator_args": {"lstm_input": "skip+noise"}}
 _ROW_STEPS = {"generator_args": {"cells_per_step": 4}}  # one row of the 4x4 grid per step
@@ -59,6 +60,13 @@ _SMALL_LSTM = {"hidden_size": 128, "num_layers": 1}
 # ConvDiscriminator default candidates (any size, our layout): DCGAN's recipe, spectral norm.
 _BN_D = {"d_norm": "batch", "d_dropout": 0.0, **_CONV_D}
 _SN_D = {"d_norm": "spectral", "d_dropout": 0.0, **_CONV_D}
+# ... with TorchGAN's initialisation of the read-out (Kaiming-normal, zero bias).
+_BN_KAIMING_D = {**_BN_D, "discriminator_args": {"readout_init": "kaiming"}}
+# ... and its logit through LeakyReLU(0.2): TorchGAN's DCGANDiscriminator in our layout.
+_BN_LEAKY_D = {
+    **_BN_D,
+    "discriminator_args": {"readout_init": "kaiming", "logit_nonlinearity": "leaky_relu"},
+}
 
 
 VARIANTS: dict[str, dict] = {
@@ -97,6 +105,10 @@ VARIANTS: dict[str, dict] = {
     "lstm-conv+bnD+gate": _lstm("conv", gate=True, **_BN_D),
     "dcgan+snD": _dcgan(**_SN_D),
     "lstm-conv+snD+gate": _lstm("conv", gate=True, **_SN_D),
+    "dcgan+bnD+kaiming-readout": _dcgan(**_BN_KAIMING_D),
+    "lstm-conv+bnD+gate+kaiming-readout": _lstm("conv", gate=True, **_BN_KAIMING_D),
+    "dcgan+bnD+leaky-logit": _dcgan(**_BN_LEAKY_D),
+    "lstm-conv+bnD+gate+leaky-logit": _lstm("conv", gate=True, **_BN_LEAKY_D),
     # Levers of issue 14 on the default (gated conv decoder, DCGAN's discriminator): a
     # recurrence that refines the skip map, and cheaper recurrences.
     "lstm-conv+dcganD+gate+skip-input": _lstm("conv", gate=True, **_DCGAN_D, **_SKIP_INPUT),
@@ -161,20 +173,23 @@ def shared_fields(base: dict, variant: dict) -> dict:
     return {k: v for k, v in base.items() if k not in unread}
 
 
-def split_variant(variant: dict) -> tuple[dict, dict]:
-    """``(flat fields, extra generator constructor arguments)`` of a variant: arguments newer
-    than the flat vocabulary go under ``generator_args``."""
+def split_variant(variant: dict) -> tuple[dict, dict, dict]:
+    """``(flat fields, extra generator arguments, extra discriminator arguments)`` of a variant:
+    constructor arguments newer than the flat vocabulary go under ``generator_args`` and
+    ``discriminator_args``."""
     fields = dict(variant)
-    return fields, fields.pop("generator_args", {})
+    return fields, fields.pop("generator_args", {}), fields.pop("discriminator_args", {})
 
 
 def variant_config(overrides: dict, base: dict | None = None, **fields) -> RunConfig:
     """The run configuration of a variant: shared settings it reads, its overrides (with its
-    ``generator_args`` on the generator's constructor arguments), ``fields``."""
-    flat, generator_args = split_variant(overrides)
+    ``generator_args`` and ``discriminator_args`` on the models' constructor arguments),
+    ``fields``."""
+    flat, generator_args, discriminator_args = split_variant(overrides)
     shared = shared_fields(base or {}, flat)
     config = RunConfig.from_dict(from_flat({**shared, **flat, **fields}))
     config.generator.init_args.update(generator_args)
+    config.discriminator.init_args.update(discriminator_args)
     return config
 
 

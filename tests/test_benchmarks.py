@@ -38,7 +38,7 @@ def test_shared_overrides_go_to_the_models_that_read_them():
 
 def test_variants_are_valid_and_name_their_discriminator_and_gate():
     for name, variant in VARIANTS.items():
-        fields, _ = split_variant(variant)
+        fields, _, _ = split_variant(variant)
         variant_config(variant).validate()
         assert "discriminator" in fields, name
         assert fields["generator"] == "dcgan" or "lstm_gate" in fields, name
@@ -52,6 +52,16 @@ def test_generator_args_of_a_variant_reach_its_generator():
     generator, _ = config.build_models()
     assert generator.decoder.lstm_input == "skip" and generator.lstm.hidden_size == 16
     assert config.generator.init_args["lstm_input"] == "skip", "recorded in the checkpoint"
+
+
+def test_discriminator_args_of_a_variant_reach_its_discriminator():
+    torch.manual_seed(0)
+    old, new = (
+        variant_config(VARIANTS[name], {"d_step_channels": 8}).validate().build_models()[1]
+        for name in ("dcgan+bnD", "dcgan+bnD+kaiming-readout")
+    )
+    assert (old.readout_init, new.readout_init) == ("pytorch", "kaiming")
+    assert new.disc.bias.abs().sum() == 0 and old.disc.bias.abs().sum() > 0
 
 
 def test_step_clock_leaves_out_end_of_epoch_work(monkeypatch):

@@ -31,6 +31,20 @@ def test_default_is_the_proposal_64_128_256_stack_with_dcgans_batch_norm():
     assert not any(isinstance(m, torch.nn.Dropout) for m in d.modules())
 
 
+@pytest.mark.parametrize("norm", NORMS)
+def test_kaiming_read_out_starts_as_torchgans_read_out_convolution(norm):
+    """TorchGAN initialises its 4x4 read-out convolution Kaiming-normal without a bias;
+    ``readout_init="kaiming"`` starts the linear read-out the same way (std sqrt(2 / fan_in)),
+    ``"pytorch"`` at nn.Linear's own, 2.4x smaller."""
+    torch.manual_seed(0)
+    for init, std in (("kaiming", (2 / 4096) ** 0.5), ("pytorch", (1 / (3 * 4096)) ** 0.5)):
+        d = ConvDiscriminator(in_size=32, in_channels=1, norm=norm, readout_init=init)
+        weight = d.disc.parametrizations.weight.original if norm == "spectral" else d.disc.weight
+        assert weight.shape == (1, 256 * 4 * 4)
+        assert weight.std().item() == pytest.approx(std, rel=0.05), init
+        assert (d.disc.bias.abs().max().item() == 0) == (init == "kaiming")
+
+
 @pytest.mark.parametrize("size", [8, 13, 28, (20, 36)])
 def test_any_size_from_8(size):
     d = ConvDiscriminator(in_size=size, in_channels=3, step_channels=4)
@@ -80,6 +94,8 @@ def test_spectral_norm_bounds_each_weights_top_singular_value():
         ({"step_channels": -2}, "step_channels must be >= 1, got -2"),
         ({"num_layers": 0}, "num_layers must be >= 1, got 0"),
         ({"dropout": -0.1}, r"dropout must be in \[0, 1\), got -0.1"),
+        ({"readout_init": "xavier"}, "readout_init must be one of 'kaiming', 'pytorch', got 'x"),
+        ({"logit_nonlinearity": "tanh"}, "logit_nonlinearity must be one of 'none', 'leaky_relu'"),
     ],
 )
 def test_bad_constructor_arguments(kwargs, match):
@@ -97,14 +113,22 @@ def test_bad_forward_input_names_expected_and_actual_shape():
         d(torch.randn(1, 16, 16))
 
 
-def test_batch_norm_leaves_the_input_layer_alone_and_computes_dcgans_discriminator():
+@pytest.mark.parametrize(
+    ("logit_nonlinearity", "last_nonlinearity"),
+    [("none", torch.nn.Identity()), ("leaky_relu", None)],  # None: TorchGAN's LeakyReLU(0.2)
+)
+def test_batch_norm_leaves_the_input_layer_alone_and_computes_dcgans_discriminator(
+    logit_nonlinearity, last_nonlinearity
+):
     """norm="batch" without dropout is TorchGAN's DCGANDiscriminator (Radford et al.: no batch
     norm on the input layer), read out by a linear layer instead of a 4x4 convolution."""
     from torchgan.models import DCGANDiscriminator
 
     torch.manual_seed(0)
-    ours = ConvDiscriminator(in_size=32, in_channels=1, step_channels=8, norm="batch", dropout=0)
-    theirs = DCGANDiscriminator(32, 1, step_channels=8, last_nonlinearity=torch.nn.Identity())
+    ours = ConvDiscriminator(
+        in_size=32, in_channels=1, step_channels=8, logit_nonlinearity=logit_nonlinearity
+    )
+    theirs = DCGANDiscriminator(32, 1, step_channels=8, last_nonlinearity=last_nonlinearity)
     first = ours.model[0]
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in first)
     assert first[0].bias is not None

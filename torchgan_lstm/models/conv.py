@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm
 from torchgan.layers import MinibatchDiscrimination1d
@@ -24,9 +25,18 @@ from .._validation import (
 )
 from ..registry import register_model
 
-__all__ = ["LABEL_TYPES", "MODES", "NORMS", "ConvDiscriminator"]
+__all__ = [
+    "LABEL_TYPES",
+    "LOGIT_NONLINEARITIES",
+    "MODES",
+    "NORMS",
+    "READOUT_INITS",
+    "ConvDiscriminator",
+]
 
 NORMS = ("none", "batch", "spectral", "layer")
+READOUT_INITS = ("kaiming", "pytorch")
+LOGIT_NONLINEARITIES = ("none", "leaky_relu")
 LABEL_TYPES = ("none", "required")
 MODES = ("discriminator", "classifier", "both")
 
@@ -104,6 +114,13 @@ class ConvDiscriminator(Discriminator):
         minibatch_features: ``0`` (off) or the number of minibatch-discrimination features
             (Salimans et al., 2016; TorchGAN's ``MinibatchDiscrimination1d``) appended to the
             flattened features before the linear read-out.
+        readout_init: initialisation of the logit's read-out: ``"pytorch"`` (``nn.Linear``'s
+            own) or ``"kaiming"`` (Kaiming-normal weight, zero bias: what TorchGAN's
+            ``DCGANDiscriminator`` gives its 4x4 read-out convolution, about 2.4x larger at
+            the default width).
+        logit_nonlinearity: ``"none"`` (raw logits) or ``"leaky_relu"`` (the real/fake logit
+            through ``LeakyReLU(0.2)``, TorchGAN's default ``last_nonlinearity`` in
+            ``DCGANDiscriminator``: a negative logit and its gradients are scaled by 0.2).
 
     Raises:
         ValueError: an argument is out of range or unknown; the message names it.
@@ -129,6 +146,8 @@ class ConvDiscriminator(Discriminator):
         label_type: str = "none",
         num_classes: int | None = None,
         minibatch_features: int = 0,
+        readout_init: str = "pytorch",
+        logit_nonlinearity: str = "none",
     ):
         super().__init__(check_int("in_channels", in_channels), label_type)
         check_choice("label_type", label_type, LABEL_TYPES)
@@ -138,6 +157,9 @@ class ConvDiscriminator(Discriminator):
         check_int("num_layers", num_layers)
         check_fraction("dropout", dropout)
         check_int("minibatch_features", minibatch_features, minimum=0)
+        self.readout_init = check_choice("readout_init", readout_init, READOUT_INITS)
+        check_choice("logit_nonlinearity", logit_nonlinearity, LOGIT_NONLINEARITIES)
+        self.logit_nonlinearity = logit_nonlinearity
         self.num_classes = _check_classes(label_type, num_classes)
         if min(self.in_size) < 2**num_layers:
             raise InputError(
@@ -166,8 +188,9 @@ class ConvDiscriminator(Discriminator):
         self._weight_initializer()
 
     def _weight_initializer(self) -> None:
-        """TorchGAN's initialisation (Kaiming-normal convolutions, unit batch norm), applied to
-        the raw weight under spectral normalisation, where ``weight`` is a computed view."""
+        """TorchGAN's initialisation (Kaiming-normal convolutions and, with
+        ``readout_init="kaiming"``, read-out; unit batch norm), applied to the raw weight under
+        spectral normalisation, where ``weight`` is a computed view."""
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(_raw_weight(m))
@@ -183,6 +206,9 @@ class ConvDiscriminator(Discriminator):
                 # the feature nor its gradient carries anything. This scale makes them O(1).
                 std = 1.0 / (m.intermediate_features * m.in_features**0.5)
                 nn.init.normal_(m.T, std=std)
+        if self.readout_init == "kaiming":
+            nn.init.kaiming_normal_(_raw_weight(self.disc))
+            nn.init.zeros_(self.disc.bias)
 
     def forward(
         self,
@@ -229,6 +255,8 @@ class ConvDiscriminator(Discriminator):
         critic = self.disc(flat if self.minibatch is None else self.minibatch(flat)).view(-1)
         if y is not None:
             critic = critic + (self.projection(y) * features.sum(dim=(2, 3))).sum(dim=1)
+        if self.logit_nonlinearity == "leaky_relu":
+            critic = F.leaky_relu(critic, 0.2)
         return critic if mode == "discriminator" else (critic, self.aux(flat))
 
     def _check_labels(self, y: torch.Tensor | None, batch: int) -> torch.Tensor | None:
