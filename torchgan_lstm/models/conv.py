@@ -82,9 +82,10 @@ class ConvDiscriminator(Discriminator):
     With the defaults this is DCGAN's discriminator (Radford et al., 2016: batch norm after every
     convolution but the first, LeakyReLU 0.2, no dropout) for any image size, 64 -> 128 -> 256
     channels (the proposal's network). At 32x32 and three layers it computes TorchGAN's
-    ``DCGANDiscriminator`` with ``last_nonlinearity=nn.Identity()`` (TorchGAN's default also
-    puts the logit through a LeakyReLU), read out by a linear layer instead of a 4x4 convolution.
-    It returns raw logits: TorchGAN's losses apply their own sigmoid where they need one.
+    ``DCGANDiscriminator`` with ``last_nonlinearity=nn.Identity()``, read out by a linear layer
+    instead of a 4x4 convolution; with ``logit_nonlinearity="leaky_relu"`` it computes
+    TorchGAN's default, which puts the logit through a LeakyReLU. By default it returns raw
+    logits: TorchGAN's losses apply their own sigmoid where they need one.
 
     As a Wasserstein critic with gradient penalty use ``norm="none"``, ``"layer"`` or
     ``"spectral"``: ``"batch"`` is wrong for a critic, because batch norm couples the images of
