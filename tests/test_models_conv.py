@@ -142,3 +142,4 @@ def test_batch_norm_leaves_the_input_layer_alone_and_computes_dcgans_discriminat
         ours.disc.bias.zero_()
     x = torch.randn(6, 1, 32, 32)
     torch.testing.assert_close(ours(x), theirs(x))
+    assert (theirs(x) < 0).any(), "a negative logit, where the two nonlinearities differ"
