@@ -159,8 +159,9 @@ class ConvDiscriminator(Discriminator):
         check_fraction("dropout", dropout)
         check_int("minibatch_features", minibatch_features, minimum=0)
         self.readout_init = check_choice("readout_init", readout_init, READOUT_INITS)
-        check_choice("logit_nonlinearity", logit_nonlinearity, LOGIT_NONLINEARITIES)
-        self.logit_nonlinearity = logit_nonlinearity
+        self.logit_nonlinearity = check_choice(
+            "logit_nonlinearity", logit_nonlinearity, LOGIT_NONLINEARITIES
+        )
         self.num_classes = _check_classes(label_type, num_classes)
         if min(self.in_size) < 2**num_layers:
             raise InputError(
