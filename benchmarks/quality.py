@@ -40,6 +40,7 @@ _CONV_D = {"discriminator": "conv", "discriminator_args": {"readout_init": "pyto
 _DCGAN_D = {"discriminator": "dcgan"}  # TorchGAN's DCGANDiscriminator (batch norm)
 _EMA = {"ema_decay": 0.999}
 _TTUR = {"g_lr": 1e-4, "d_lr": 4e-4}
+_MINIBATCH = {"d_minibatch_features": 16}  # minibatch discrimination (Salimans et al., 2016)
 _WGAN_GP = {"loss": "wgan-gp", "ncritic": 5, "betas": [0.5, 0.9], "g_lr": 1e-4, "d_lr": 1e-4}
 
 
@@ -98,7 +99,7 @@ VARIANTS: dict[str, dict] = {
     "lstm-conv+no-skip": _lstm("conv", latent_skip=False, **_CONV_D),
     "lstm-conv+bnD": _lstm("conv", d_norm="batch", **_CONV_D),
     "lstm-conv+no-dropout": _lstm("conv", d_dropout=0.0, **_CONV_D),
-    "lstm-conv+minibatch": _lstm("conv", d_minibatch_features=16, **_CONV_D),
+    "lstm-conv+minibatch": _lstm("conv", **_CONV_D, **_MINIBATCH),
     # Our ConvDiscriminator with DCGAN's recipe: batch norm, no dropout; or spectral norm, no
     # dropout (candidates for its defaults, issue 14).
     "dcgan+bnD": _dcgan(**_BN_D),
@@ -109,6 +110,8 @@ VARIANTS: dict[str, dict] = {
     "lstm-conv+bnD+gate+kaiming-readout": _lstm("conv", gate=True, **_BN_KAIMING_D),
     "dcgan+bnD+leaky-logit": _dcgan(**_BN_LEAKY_D),
     "lstm-conv+bnD+gate+leaky-logit": _lstm("conv", gate=True, **_BN_LEAKY_D),
+    "dcgan+bnD+minibatch": _dcgan(**_BN_D, **_MINIBATCH),
+    "lstm-conv+bnD+gate+minibatch": _lstm("conv", gate=True, **_BN_D, **_MINIBATCH),
     # Levers of issue 14 on the default (gated conv decoder, DCGAN's discriminator): a
     # recurrence that refines the skip map, and cheaper recurrences.
     "lstm-conv+dcganD+gate+skip-input": _lstm("conv", gate=True, **_DCGAN_D, **_SKIP_INPUT),
