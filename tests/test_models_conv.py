@@ -13,7 +13,7 @@ NORMS = ["none", "batch", "spectral", "layer"]
 
 
 @pytest.mark.parametrize("norm", NORMS)
-def test_returns_one_raw_logit_per_image(norm):
+def test_returns_one_logit_per_image(norm):
     d = ConvDiscriminator(in_size=16, in_channels=1, step_channels=8, num_layers=3, norm=norm)
     assert isinstance(d, Discriminator)
     out = d(torch.randn(5, 1, 16, 16) * 3)
@@ -33,16 +33,82 @@ def test_default_is_the_proposal_64_128_256_stack_with_dcgans_batch_norm():
 
 @pytest.mark.parametrize("norm", NORMS)
 def test_kaiming_read_out_starts_as_torchgans_read_out_convolution(norm):
-    """TorchGAN initialises its 4x4 read-out convolution Kaiming-normal without a bias;
-    ``readout_init="kaiming"`` starts the linear read-out the same way (std sqrt(2 / fan_in)),
-    ``"pytorch"`` at nn.Linear's own, 2.4x smaller."""
+    """TorchGAN initialises its 4x4 read-out convolution Kaiming-normal; ``readout_init="kaiming"``
+    (the default) starts the linear read-out the same way (std sqrt(2 / fan_in)), ``"pytorch"`` at
+    nn.Linear's own, 2.4x smaller. The read-out has a bias unless batch norm precedes it."""
     torch.manual_seed(0)
     for init, std in (("kaiming", (2 / 4096) ** 0.5), ("pytorch", (1 / (3 * 4096)) ** 0.5)):
         d = ConvDiscriminator(in_size=32, in_channels=1, norm=norm, readout_init=init)
         weight = d.disc.parametrizations.weight.original if norm == "spectral" else d.disc.weight
         assert weight.shape == (1, 256 * 4 * 4)
         assert weight.std().item() == pytest.approx(std, rel=0.05), init
-        assert (d.disc.bias.abs().max().item() == 0) == (init == "kaiming")
+        assert (d.disc.bias is None) == (norm == "batch")
+        if d.disc.bias is not None:
+            assert (d.disc.bias.abs().max().item() == 0) == (init == "kaiming")
+    assert ConvDiscriminator(in_size=16, readout_bias=True).disc.bias is not None
+    assert ConvDiscriminator(in_size=16, norm="none", readout_bias=False).disc.bias is None
+
+
+def _torchgan_names(name: str) -> str:
+    """The name of our parameter or buffer in TorchGAN's DCGANDiscriminator."""
+    return "disc.0.weight" if name == "disc.weight" else name
+
+
+@pytest.mark.parametrize("size", [16, 32, 64])
+def test_defaults_are_torchgans_dcgan_discriminator_from_the_same_seed_to_the_bit(size):
+    """Where TorchGAN's DCGANDiscriminator is defined, ours with its defaults draws the same
+    initial weights from the same seed and computes the same logits and gradients, bit for bit:
+    it trains exactly as TorchGAN's does."""
+    from torchgan.models import DCGANDiscriminator
+
+    layers = size.bit_length() - 3  # TorchGAN's stack ends at a 4x4 map
+    torch.manual_seed(7)
+    ours = ConvDiscriminator(in_size=size, in_channels=1, step_channels=8, num_layers=layers)
+    torch.manual_seed(7)
+    theirs = DCGANDiscriminator(size, 1, step_channels=8)
+    state = theirs.state_dict()
+    for name, tensor in ours.state_dict().items():
+        assert torch.equal(tensor.flatten(), state[_torchgan_names(name)].flatten()), name
+    assert len(ours.state_dict()) == len(state)
+    x = torch.randn(6, 1, size, size) * 2
+    out, expected = ours(x), theirs(x)
+    assert torch.equal(out, expected)
+    assert (expected < 0).any(), "a negative logit, where the LeakyReLU acts"
+    out.square().sum().backward()
+    expected.square().sum().backward()
+    grads = dict(theirs.named_parameters())
+    for name, param in ours.named_parameters():
+        assert torch.equal(param.grad.flatten(), grads[_torchgan_names(name)].grad.flatten()), name
+
+
+def test_raw_logits_are_torchgans_with_an_identity_last_nonlinearity():
+    from torchgan.models import DCGANDiscriminator
+
+    torch.manual_seed(0)
+    ours = ConvDiscriminator(in_size=32, in_channels=1, step_channels=8, logit_nonlinearity="none")
+    torch.manual_seed(0)
+    theirs = DCGANDiscriminator(32, 1, step_channels=8, last_nonlinearity=torch.nn.Identity())
+    x = torch.randn(6, 1, 32, 32)
+    assert torch.equal(ours(x), theirs(x))
+
+
+def test_a_projection_critic_keeps_raw_logits_by_default():
+    """TorchGAN's LeakyReLU on the logit by default, but not on a projection critic's sum."""
+    assert ConvDiscriminator(in_size=16).logit_nonlinearity == "leaky_relu"
+    assert ConvDiscriminator(in_size=16, num_classes=3).logit_nonlinearity == "leaky_relu"
+    projection = ConvDiscriminator(in_size=16, label_type="required", num_classes=3)
+    assert projection.logit_nonlinearity == "none"
+    leaky = ConvDiscriminator(
+        in_size=16, label_type="required", num_classes=3, logit_nonlinearity="leaky_relu"
+    )
+    assert leaky.logit_nonlinearity == "leaky_relu"
+
+
+def test_a_checkpoint_with_a_read_out_bias_names_the_setting_that_loads_it():
+    saved = ConvDiscriminator(in_size=16, readout_bias=True).state_dict()
+    with pytest.raises(ValueError, match=r"readout_bias=True .*--discriminator.readout_bias true"):
+        ConvDiscriminator(in_size=16).load_state_dict(saved)
+    ConvDiscriminator(in_size=16, readout_bias=True).load_state_dict(saved)
 
 
 @pytest.mark.parametrize("size", [8, 13, 28, (20, 36)])
@@ -96,6 +162,7 @@ def test_spectral_norm_bounds_each_weights_top_singular_value():
         ({"dropout": -0.1}, r"dropout must be in \[0, 1\), got -0.1"),
         ({"readout_init": "xavier"}, "readout_init must be one of 'kaiming', 'pytorch', got 'x"),
         ({"logit_nonlinearity": "tanh"}, "logit_nonlinearity must be one of 'none', 'leaky_relu'"),
+        ({"readout_bias": "yes"}, "readout_bias must be True, False or None, got 'yes'"),
     ],
 )
 def test_bad_constructor_arguments(kwargs, match):
@@ -113,33 +180,65 @@ def test_bad_forward_input_names_expected_and_actual_shape():
         d(torch.randn(1, 16, 16))
 
 
-@pytest.mark.parametrize(
-    ("logit_nonlinearity", "last_nonlinearity"),
-    [("none", torch.nn.Identity()), ("leaky_relu", None)],  # None: TorchGAN's LeakyReLU(0.2)
-)
-def test_batch_norm_leaves_the_input_layer_alone_and_computes_dcgans_discriminator(
-    logit_nonlinearity, last_nonlinearity
-):
-    """norm="batch" without dropout is TorchGAN's DCGANDiscriminator (Radford et al.: no batch
-    norm on the input layer), read out by a linear layer instead of a 4x4 convolution."""
-    from torchgan.models import DCGANDiscriminator
-
-    torch.manual_seed(0)
-    ours = ConvDiscriminator(
-        in_size=32, in_channels=1, step_channels=8, logit_nonlinearity=logit_nonlinearity
-    )
-    theirs = DCGANDiscriminator(32, 1, step_channels=8, last_nonlinearity=last_nonlinearity)
+def test_batch_norm_leaves_the_input_layer_alone():
+    """DCGAN's discriminator (Radford et al.): no batch norm on the input layer."""
+    ours = ConvDiscriminator(in_size=32, in_channels=1, step_channels=8)
     first = ours.model[0]
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in first)
     assert first[0].bias is not None
     assert all(isinstance(block[1], torch.nn.BatchNorm2d) for block in ours.model[1:])
-    with torch.no_grad():
-        for mine, dcgan in zip(ours.model, theirs.model, strict=True):
-            for a, b in zip(mine, dcgan, strict=True):
-                for name, tensor in a.state_dict().items():
-                    tensor.copy_(b.state_dict()[name])
-        ours.disc.weight.copy_(theirs.disc[0].weight.flatten(1))
-        ours.disc.bias.zero_()
-    x = torch.randn(6, 1, 32, 32)
-    torch.testing.assert_close(ours(x), theirs(x))
-    assert (theirs(x) < 0).any(), "a negative logit, where the two nonlinearities differ"
+
+
+def test_torchgans_trainer_trains_ours_exactly_as_torchgans_dcgan_discriminator(
+    blob_loader, tmp_path
+):
+    """Two epochs of TorchGAN's Trainer with DCGAN's generator against each critic, same seed:
+    the same losses and the same generator, bit for bit."""
+    from torchgan.losses import MinimaxDiscriminatorLoss, MinimaxGeneratorLoss
+    from torchgan.models import DCGANDiscriminator, DCGANGenerator
+    from torchgan.trainer import Trainer
+
+    adam = {"name": torch.optim.Adam, "args": {"lr": 2e-4, "betas": (0.5, 0.999)}}
+    critics = {
+        "ours": (ConvDiscriminator, {"in_size": 16, "in_channels": 1, "num_layers": 2}),
+        "theirs": (DCGANDiscriminator, {"in_size": 16, "in_channels": 1}),
+    }
+    results = {}
+    for name, (critic, args) in critics.items():
+        torch.manual_seed(0)
+        models = {
+            "generator": {
+                "name": DCGANGenerator,
+                "args": {
+                    "encoding_dims": 16,
+                    "out_size": 16,
+                    "out_channels": 1,
+                    "step_channels": 8,
+                },
+                "optimizer": adam,
+            },
+            "discriminator": {
+                "name": critic,
+                "args": {**args, "step_channels": 8},
+                "optimizer": adam,
+            },
+        }
+        trainer = Trainer(
+            models,
+            [MinimaxGeneratorLoss(), MinimaxDiscriminatorLoss()],
+            device=torch.device("cpu"),
+            epochs=2,
+            sample_size=8,
+            checkpoints=str(tmp_path / name / "gan"),
+            recon=str(tmp_path / name / "images"),
+            log_dir=str(tmp_path / name / "tb"),
+        )
+        trainer(blob_loader)
+        results[name] = (
+            trainer.loss_information,
+            torch.cat([p.detach().flatten() for p in trainer.generator.parameters()]),
+        )
+    (ours_losses, ours_weights), (their_losses, their_weights) = results["ours"], results["theirs"]
+    assert ours_losses == their_losses
+    assert torch.equal(ours_weights, their_weights)
+    assert ours_losses["generator_iters"] == 8

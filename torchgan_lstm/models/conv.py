@@ -77,15 +77,17 @@ def _check_classes(label_type: str, num_classes: int | None) -> int | None:
 
 @register_model("conv_discriminator")
 class ConvDiscriminator(Discriminator):
-    r"""Discriminator of ``num_layers`` stride-2 4x4 convolutions and a linear read-out.
+    r"""Discriminator of ``num_layers`` stride-2 4x4 convolutions and a read-out to one logit.
 
-    With the defaults this is DCGAN's discriminator (Radford et al., 2016: batch norm after every
-    convolution but the first, LeakyReLU 0.2, no dropout) for any image size, 64 -> 128 -> 256
-    channels (the proposal's network). At 32x32 and three layers it computes TorchGAN's
-    ``DCGANDiscriminator`` with ``last_nonlinearity=nn.Identity()``, read out by a linear layer
-    instead of a 4x4 convolution; with ``logit_nonlinearity="leaky_relu"`` it computes
-    TorchGAN's default, which puts the logit through a LeakyReLU. By default it returns raw
-    logits: TorchGAN's losses apply their own sigmoid where they need one.
+    With the defaults this is TorchGAN's ``DCGANDiscriminator`` (Radford et al., 2016: batch
+    norm after every convolution but the first, LeakyReLU 0.2, no dropout; a bias-free,
+    Kaiming-initialised read-out whose logit goes through LeakyReLU 0.2) for any image size,
+    64 -> 128 -> 256 channels (the proposal's network). Where TorchGAN's is defined (a power-of-two
+    size with ``num_layers = log2(size) - 2``) it is the same network: from the same seed it
+    draws the same initial weights and computes the same bits, so it trains as TorchGAN's does.
+    The read-out is a linear layer over the last feature map, applied as the convolution it is
+    (a kernel the size of that map). ``logit_nonlinearity="none"`` returns raw logits, as a
+    projection critic does by default.
 
     As a Wasserstein critic with gradient penalty use ``norm="none"``, ``"layer"`` or
     ``"spectral"``: ``"batch"`` is wrong for a critic, because batch norm couples the images of
@@ -115,13 +117,17 @@ class ConvDiscriminator(Discriminator):
         minibatch_features: ``0`` (off) or the number of minibatch-discrimination features
             (Salimans et al., 2016; TorchGAN's ``MinibatchDiscrimination1d``) appended to the
             flattened features before the linear read-out.
-        readout_init: initialisation of the logit's read-out: ``"pytorch"`` (``nn.Linear``'s
-            own) or ``"kaiming"`` (Kaiming-normal weight, zero bias: what TorchGAN's
-            ``DCGANDiscriminator`` gives its 4x4 read-out convolution, about 2.4x larger at
-            the default width).
-        logit_nonlinearity: ``"none"`` (raw logits) or ``"leaky_relu"`` (the real/fake logit
-            through ``LeakyReLU(0.2)``, TorchGAN's default ``last_nonlinearity`` in
-            ``DCGANDiscriminator``: a negative logit and its gradients are scaled by 0.2).
+        readout_init: initialisation of the logit's read-out: ``"kaiming"`` (Kaiming-normal
+            weight, zero bias, drawn before the convolutions' weights: what TorchGAN's
+            ``DCGANDiscriminator`` does with its read-out convolution) or ``"pytorch"``
+            (``nn.Linear``'s own, about 2.4x smaller at the default width).
+        readout_bias: whether the read-out has a bias; ``None`` (default): not after batch norm,
+            as in TorchGAN's ``DCGANDiscriminator``, and otherwise yes.
+        logit_nonlinearity: ``"leaky_relu"`` (the real/fake logit through ``LeakyReLU(0.2)``,
+            TorchGAN's default ``last_nonlinearity``: a negative logit and its gradients are
+            scaled by 0.2) or ``"none"`` (raw logits). ``None`` (default): ``"leaky_relu"``,
+            but ``"none"`` for a projection critic (``label_type="required"``), whose logit is
+            Miyato & Koyama's raw sum.
 
     Raises:
         ValueError: an argument is out of range or unknown; the message names it.
@@ -147,8 +153,9 @@ class ConvDiscriminator(Discriminator):
         label_type: str = "none",
         num_classes: int | None = None,
         minibatch_features: int = 0,
-        readout_init: str = "pytorch",
-        logit_nonlinearity: str = "none",
+        readout_init: str = "kaiming",
+        logit_nonlinearity: str | None = None,
+        readout_bias: bool | None = None,
     ):
         super().__init__(check_int("in_channels", in_channels), label_type)
         check_choice("label_type", label_type, LABEL_TYPES)
@@ -159,6 +166,10 @@ class ConvDiscriminator(Discriminator):
         check_fraction("dropout", dropout)
         check_int("minibatch_features", minibatch_features, minimum=0)
         self.readout_init = check_choice("readout_init", readout_init, READOUT_INITS)
+        if readout_bias is not None and not isinstance(readout_bias, bool):
+            raise InputError(f"readout_bias must be True, False or None, got {readout_bias!r}")
+        if logit_nonlinearity is None:
+            logit_nonlinearity = "none" if label_type == "required" else "leaky_relu"
         self.logit_nonlinearity = check_choice(
             "logit_nonlinearity", logit_nonlinearity, LOGIT_NONLINEARITIES
         )
@@ -182,7 +193,9 @@ class ConvDiscriminator(Discriminator):
         self.minibatch = (
             MinibatchDiscrimination1d(flat, minibatch_features) if minibatch_features else None
         )
-        self.disc = sn(nn.Linear(flat + minibatch_features, 1))
+        if readout_bias is None:
+            readout_bias = norm != "batch"
+        self.disc = sn(nn.Linear(flat + minibatch_features, 1, bias=bool(readout_bias)))
         if self.num_classes is not None:
             self.aux = sn(nn.Linear(flat, self.num_classes))
         if label_type == "required":
@@ -193,6 +206,12 @@ class ConvDiscriminator(Discriminator):
         """TorchGAN's initialisation (Kaiming-normal convolutions and, with
         ``readout_init="kaiming"``, read-out; unit batch norm), applied to the raw weight under
         spectral normalisation, where ``weight`` is a computed view."""
+        if self.readout_init == "kaiming":
+            # First: TorchGAN's DCGANDiscriminator registers its read-out before its
+            # convolutions, so the same seed gives both networks the same weights.
+            nn.init.kaiming_normal_(_raw_weight(self.disc))
+            if self.disc.bias is not None:
+                nn.init.zeros_(self.disc.bias)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(_raw_weight(m))
@@ -208,9 +227,6 @@ class ConvDiscriminator(Discriminator):
                 # the feature nor its gradient carries anything. This scale makes them O(1).
                 std = 1.0 / (m.intermediate_features * m.in_features**0.5)
                 nn.init.normal_(m.T, std=std)
-        if self.readout_init == "kaiming":
-            nn.init.kaiming_normal_(_raw_weight(self.disc))
-            nn.init.zeros_(self.disc.bias)
 
     def forward(
         self,
@@ -254,12 +270,37 @@ class ConvDiscriminator(Discriminator):
         flat = features.flatten(1)
         if mode == "classifier":
             return self.aux(flat)
-        critic = self.disc(flat if self.minibatch is None else self.minibatch(flat)).view(-1)
+        critic = self._logit(features, flat)
         if y is not None:
             critic = critic + (self.projection(y) * features.sum(dim=(2, 3))).sum(dim=1)
         if self.logit_nonlinearity == "leaky_relu":
             critic = F.leaky_relu(critic, 0.2)
         return critic if mode == "discriminator" else (critic, self.aux(flat))
+
+    def _logit(self, features: torch.Tensor, flat: torch.Tensor) -> torch.Tensor:
+        """The read-out's logits ``(batch,)``."""
+        if self.minibatch is not None:
+            return self.disc(self.minibatch(flat)).view(-1)
+        # The linear read-out run as a convolution with a kernel the size of the map: the
+        # kernel TorchGAN's read-out runs, so equal weights give equal bits (F.linear rounds
+        # differently, by ~1e-6).
+        weight = self._readout.weight.view(1, *features.shape[1:])
+        return F.conv2d(features, weight, self._readout.bias).view(-1)
+
+    @property
+    def _readout(self) -> nn.Module:
+        # TorchGAN's ParallelTrainer wraps each child module in nn.DataParallel.
+        return getattr(self.disc, "module", self.disc)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        saved_bias = {f"{prefix}disc.bias", f"{prefix}disc.module.bias"} & set(state_dict)
+        if self._readout.bias is None and saved_bias:
+            raise InputError(
+                "this checkpoint's ConvDiscriminator has a read-out bias (disc.bias) and this one "
+                "has none: build it with readout_bias=True (on the command line "
+                "--discriminator.readout_bias true) and the other settings it was saved with"
+            )
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def _check_labels(self, y: torch.Tensor | None, batch: int) -> torch.Tensor | None:
         if self.label_type == "none":
