@@ -35,8 +35,10 @@ __all__ = [
 # Named model configurations. Ablations add entries here (or pass overrides on the command line).
 # Every variant names its discriminator and whether the LSTM is gated, so that a change of the
 # command-line defaults never changes what a recorded variant meant.
-# Our ConvDiscriminator as first measured: dropout 0.3, no norm, nn.Linear's read-out init.
-_CONV_D = {"discriminator": "conv", "discriminator_args": {"readout_init": "pytorch"}}
+# Our ConvDiscriminator as first measured: dropout 0.3, no norm, nn.Linear's read-out (its init
+# and a bias), raw logits.
+_FIRST_READOUT = {"readout_init": "pytorch", "readout_bias": True, "logit_nonlinearity": "none"}
+_CONV_D = {"discriminator": "conv", "discriminator_args": _FIRST_READOUT}
 _DCGAN_D = {"discriminator": "dcgan"}  # TorchGAN's DCGANDiscriminator (batch norm)
 _EMA = {"ema_decay": 0.999}
 _TTUR = {"g_lr": 1e-4, "d_lr": 4e-4}
@@ -61,13 +63,19 @@ _SMALL_LSTM = {"hidden_size": 128, "num_layers": 1}
 # ConvDiscriminator default candidates (any size, our layout): DCGAN's recipe, spectral norm.
 _BN_D = {"d_norm": "batch", "d_dropout": 0.0, **_CONV_D}
 _SN_D = {"d_norm": "spectral", "d_dropout": 0.0, **_CONV_D}
-# ... with TorchGAN's initialisation of the read-out (Kaiming-normal, zero bias).
-_BN_KAIMING_D = {**_BN_D, "discriminator_args": {"readout_init": "kaiming"}}
-# ... and its logit through LeakyReLU(0.2): TorchGAN's DCGANDiscriminator in our layout.
+# ... with TorchGAN's initialisation of the read-out (Kaiming-normal, bias starting at zero).
+_BN_KAIMING_D = {**_BN_D, "discriminator_args": {**_FIRST_READOUT, "readout_init": "kaiming"}}
+# ... and its logit through LeakyReLU(0.2): TorchGAN's critic but for a trainable read-out bias.
 _BN_LEAKY_D = {
     **_BN_D,
-    "discriminator_args": {"readout_init": "kaiming", "logit_nonlinearity": "leaky_relu"},
+    "discriminator_args": {
+        **_FIRST_READOUT,
+        "readout_init": "kaiming",
+        "logit_nonlinearity": "leaky_relu",
+    },
 }
+# Our ConvDiscriminator's defaults: TorchGAN's DCGANDiscriminator, for any size.
+_OUR_D = {"d_norm": "batch", "d_dropout": 0.0, "discriminator": "conv", "discriminator_args": {}}
 
 
 VARIANTS: dict[str, dict] = {
@@ -110,6 +118,8 @@ VARIANTS: dict[str, dict] = {
     "lstm-conv+bnD+gate+kaiming-readout": _lstm("conv", gate=True, **_BN_KAIMING_D),
     "dcgan+bnD+leaky-logit": _dcgan(**_BN_LEAKY_D),
     "lstm-conv+bnD+gate+leaky-logit": _lstm("conv", gate=True, **_BN_LEAKY_D),
+    "dcgan+convD": _dcgan(**_OUR_D),
+    "lstm-conv+convD+gate": _lstm("conv", gate=True, **_OUR_D),
     "dcgan+bnD+minibatch": _dcgan(**_BN_D, **_MINIBATCH),
     "lstm-conv+bnD+gate+minibatch": _lstm("conv", gate=True, **_BN_D, **_MINIBATCH),
     # Levers of issue 14 on the default (gated conv decoder, DCGAN's discriminator): a

@@ -18,6 +18,11 @@ interleaved steps-suite run (``python -m benchmarks.run --suite steps --step-var
 whose blocks of all variants alternate, so their ratio holds under load: budgets and curves
 then compare the variants at equal modelled training time.
 
+``--d-loss START STOP`` adds, per run, the mean discriminator loss that TorchGAN logged over
+steps ``[START, STOP)``, read back from the run's TensorBoard events: in the runs recorded here
+a discriminator that had won early (a loss near 0 by step 300) preceded every collapse, though
+not every such run collapsed.
+
 ``python -m benchmarks.stats gate-cpu ema-gate-cpu --pair lstm-conv+dcganD+gate dcgan+dcganD
 --at budget:dcgan+dcganD:4000 --plot``
 """
@@ -380,6 +385,52 @@ def report(runs: list[dict], pairs: list[tuple[str, str]], at: str = "last") -> 
     return "\n".join(lines) + "\n"
 
 
+def _run_dir(run: dict) -> Path:
+    """A run's folder: where its record says, else the same place under this checkout's results
+    (``runs/<result>/<variant>/seed<N>``)."""
+    recorded = Path(run["samples"]).parent
+    return recorded if recorded.is_dir() else RESULTS / "runs" / Path(*recorded.parts[-3:])
+
+
+def discriminator_loss(run: dict, start: int, stop: int) -> float | None:
+    """The mean discriminator loss TorchGAN logged at steps ``[start, stop)`` of a run (its
+    ``Losses/*DiscriminatorLoss`` scalars); ``None`` when its TensorBoard events are gone or
+    hold no such step."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = _run_dir(run) / "tensorboard"
+    if not events.is_dir():
+        return None
+    accumulator = EventAccumulator(str(events), size_guidance={"scalars": 0})
+    accumulator.Reload()
+    values = [
+        event.value
+        for tag in accumulator.Tags()["scalars"]
+        if tag.startswith("Losses/") and tag.endswith("DiscriminatorLoss")
+        for event in accumulator.Scalars(tag)
+        if start <= event.step < stop
+    ]
+    return statistics.fmean(values) if values else None
+
+
+def discriminator_loss_report(runs: list[dict], variants: list[str], start: int, stop: int) -> str:
+    """A Markdown table: per variant and seed, the mean discriminator loss over ``[start, stop)``
+    beside the run's last distance and rarest class."""
+    lines = [
+        f"Mean discriminator loss over steps [{start}, {stop}) per seed (n/a: events gone), "
+        "with the last evaluation's FCD and rarest class share.\n",
+        "| variant | seed | D loss | last FCD | rarest class |",
+        "|---|---|---|---|---|",
+    ]
+    for variant in variants:
+        for seed, run in _by_seed(runs, variant).items():
+            last = resolve_at([run], variant, "last")[seed]
+            share = "n/a" if last["share"] is None else f"{last['share']:.1%}"
+            loss = _fmt(discriminator_loss(run, start, stop), ".3f")
+            lines.append(f"| {variant} | {seed} | {loss} | {_fmt(last['fcd'])} | {share} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.stats", description=__doc__.splitlines()[0]
@@ -406,6 +457,14 @@ def main(argv: list[str] | None = None) -> int:
         metavar="STEP_RESULT",
         help="a steps-suite result (stem or path): seconds become steps x its per-step time",
     )
+    parser.add_argument(
+        "--d-loss",
+        nargs=2,
+        type=int,
+        default=None,
+        metavar=("START", "STOP"),
+        help="add each run's mean discriminator loss over steps [START, STOP)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="Markdown file (default: print)")
     args = parser.parse_args(argv)  # fmt: skip
     pairs = [tuple(p) for p in args.pair]
@@ -417,6 +476,11 @@ def main(argv: list[str] | None = None) -> int:
             [r for r in runs if r["variant"] in compared], step_costs(args.step_costs)
         )
     text = "".join(f"## At {at}\n\n{report(runs, pairs, at)}\n" for at in args.at or ["last"])
+    if args.d_loss:
+        variants = list(dict.fromkeys(v for pair in pairs for v in pair))
+        text += (
+            f"## Discriminator loss\n\n{discriminator_loss_report(runs, variants, *args.d_loss)}\n"
+        )
     if args.step_costs:
         text = (
             f"Seconds are modelled: evaluation step x the variant's per-step time in "

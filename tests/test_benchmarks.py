@@ -380,3 +380,31 @@ def test_steps_suite_times_every_pair_and_mode_and_writes_its_table(tmp_path):
         # the frozen generator keeps none of its activations for the discriminator's step
         assert (row["d_step_saved_mb"] < base["d_step_saved_mb"]) is frozen
     assert "paired_ratio_95ci" in (tmp_path / "tiny.md").read_text()
+
+
+def test_d_loss_reads_the_discriminator_loss_window_from_a_runs_tensorboard_events(tmp_path):
+    """The loss TorchGAN logged, read back from real event files (written as TorchGAN writes
+    them); a run whose folder is gone reports n/a instead of failing."""
+    from tensorboardX import SummaryWriter
+
+    from benchmarks.stats import discriminator_loss, main
+
+    runs = []
+    for seed, d_loss in ((0, 0.5), (1, 0.01)):
+        run_dir = tmp_path / "runs" / "fake" / "dcgan" / f"seed{seed}"
+        with SummaryWriter(str(run_dir / "tensorboard")) as writer:
+            for step in range(1, 401):
+                early = d_loss if step >= 200 else 1.4
+                writer.add_scalar("Losses/MinimaxDiscriminatorLoss", early, step)
+                writer.add_scalar("Losses/MinimaxGeneratorLoss", 9.0, step)
+        runs.append({**_record("dcgan", seed, [300.0]), "samples": str(run_dir / "samples.png")})
+    assert discriminator_loss(runs[0], 200, 300) == pytest.approx(0.5)
+    assert discriminator_loss(runs[1], 100, 300) == pytest.approx((100 * 1.4 + 100 * 0.01) / 200)
+    assert discriminator_loss(runs[1], 500, 600) is None
+    gone = {**_record("dcgan", 2, [310.0]), "samples": str(tmp_path / "elsewhere" / "s.png")}
+    assert discriminator_loss(gone, 200, 300) is None
+    results = _write_results(tmp_path / "fake.json", [*runs, gone])
+    out = tmp_path / "fake-stats.md"
+    main([str(results), "--pair", "dcgan", "dcgan", "--d-loss", "200", "300", "--out", str(out)])
+    text = out.read_text()
+    assert "| dcgan | 1 | 0.010 | 300.0 |" in text and "| dcgan | 2 | n/a | 310.0 |" in text
