@@ -20,6 +20,7 @@ def test_defaults_are_the_gated_lstm_against_our_dcgan_style_discriminator():
     generator, discriminator = config.build_models()
     assert isinstance(generator, LSTMGenerator) and generator.decoder_name == "conv"
     assert generator.decoder.gate is not None, "the gated conv decoder"
+    assert (generator.lstm.hidden_size, generator.lstm.num_layers) == (128, 1)
     assert type(discriminator) is ConvDiscriminator
     assert discriminator.norm == "batch" and config.discriminator.init_args["step_channels"] == 32
     assert config.generator.init_args["out_size"] == 32
@@ -161,7 +162,11 @@ def test_checkpoints_of_0_1_0_load_as_they_were_trained():
 def test_resume_compares_the_models_as_built():
     saved = RunConfig.from_dict(older_checkpoint_config())
     old_conv = {"step_channels": 32, "norm": "none", "dropout": 0.3}  # 0.1.0's ConvDiscriminator
-    request = RunConfig(discriminator=ModelSpec("ConvDiscriminator", old_conv))
+    old_lstm = {"step_channels": 32, "hidden_size": 256, "num_layers": 2}  # and its LSTM
+    request = RunConfig(
+        generator=ModelSpec("LSTMGenerator", old_lstm),
+        discriminator=ModelSpec("ConvDiscriminator", old_conv),
+    )
     with pytest.raises(CheckpointError, match="lstm_gate: checkpoint False vs requested None"):
         check_same_models(saved, request, "checkpoint 'x'", resume=True)
     request.generator.init_args["lstm_gate"] = False
