@@ -284,8 +284,9 @@ class ConvDiscriminator(Discriminator):
         # The linear read-out run as a convolution with a kernel the size of the map: the
         # kernel TorchGAN's read-out runs, so equal weights give equal bits (F.linear rounds
         # differently, by ~1e-6).
-        weight = self._readout.weight.view(1, *features.shape[1:])
-        return F.conv2d(features, weight, self._readout.bias).view(-1)
+        readout = self._readout
+        weight = readout.weight.view(1, *features.shape[1:])
+        return F.conv2d(features, weight, readout.bias).view(-1)
 
     @property
     def _readout(self) -> nn.Module:
