@@ -133,6 +133,16 @@ VARIANTS: dict[str, dict] = {
     "lstm-conv+dcganD+gate+skip-input+h128-l1": _lstm(
         "conv", gate=True, **_DCGAN_D, **_SKIP_INPUT, **_SMALL_LSTM
     ),
+    # The command line's LSTM (hidden 128 x 1) with the average, with one step per row, and both.
+    "lstm-conv+dcganD+gate+h128-l1+row-steps": _lstm(
+        "conv", gate=True, **_DCGAN_D, **_SMALL_LSTM, **_ROW_STEPS
+    ),
+    "lstm-conv+dcganD+gate+h128-l1+ema": _lstm(
+        "conv", gate=True, **_DCGAN_D, **_SMALL_LSTM, **_EMA
+    ),
+    "lstm-conv+dcganD+gate+h128-l1+row-steps+ema": _lstm(
+        "conv", gate=True, **_DCGAN_D, **_SMALL_LSTM, **_ROW_STEPS, **_EMA
+    ),
     # Wasserstein with gradient penalty (Gulrajani et al.: 5 critic steps, Adam 1e-4, beta2 0.9).
     "dcgan+wgan-gp": _dcgan(**_CONV_D, **_WGAN_GP),
     "lstm-conv+wgan-gp": _lstm("conv", **_CONV_D, **_WGAN_GP),

@@ -19,6 +19,7 @@ the mean of the per-round ratios (each round's blocks run back to back, so machi
 cancels) with its 95 % t-interval. Beside the times,
 ``d_step_saved_mb``: the activations autograd keeps for a backward during one discriminator
 step (the generator's part of them is what the frozen generator saves), parameters left out.
+A variant with ``ema_decay`` also updates the generator's moving average after each step.
 With a gradient-penalty loss both pairs use our ConvDiscriminator (no batch norm).
 """
 
@@ -37,6 +38,7 @@ from torchgan.trainer import Trainer
 
 from torchgan_lstm.losses import build_losses, needs_double_backward
 from torchgan_lstm.trainer.device_logging import DeviceLoggingMixin
+from torchgan_lstm.trainer.ema import GeneratorEMA
 
 from .quality import variant_config
 from .report import markdown_table
@@ -95,6 +97,9 @@ class _Step:
         self.trainer.real_inputs = torch.rand(batch, 1, 32, 32, device=device) * 2 - 1
         self.trainer.batch_size = batch
         self.device = device
+        # The generator's moving average, updated after each step as RunTrainer does.
+        decay = config.ema_decay or 0.0
+        self.ema = GeneratorEMA(self.trainer.generator, decay) if decay > 0 else None
 
     def _sync(self) -> None:
         if self.device.type == "cuda":
@@ -132,6 +137,8 @@ class _Step:
             info["generator_iters"] += gen_iter
             info["discriminator_iters"] += dis_iter
             trainer.logger.run_mid_epoch(trainer)
+            if self.ema is not None:
+                self.ema.update(trainer.generator)
         self._sync()
         return (time.perf_counter() - start) / steps
 

@@ -365,6 +365,21 @@ def test_steps_suite_times_named_quality_variants_in_the_modes_asked(tmp_path):
     assert "vs_first_pair_95ci" in (tmp_path / "v.md").read_text()
 
 
+def test_steps_suite_updates_the_moving_average_of_a_variant_that_keeps_one(tmp_path):
+    from benchmarks.quality import VARIANTS
+    from benchmarks.step_speed import _Step
+
+    def step(name):
+        return _Step(VARIANTS[name], "torchgan", "minimax", 1, 2, torch.device("cpu"), tmp_path)
+
+    averaged = step("lstm-conv+dcganD+gate+h128-l1+row-steps+ema")
+    before = [p.detach().clone() for p in averaged.ema.module.parameters()]
+    averaged.run(2)
+    after = list(averaged.ema.module.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
+    assert step("lstm-conv+dcganD+gate+h128-l1+row-steps").ema is None
+
+
 def test_steps_suite_times_every_pair_and_mode_and_writes_its_table(tmp_path):
     from benchmarks.step_speed import MODES, PAIRS, run_step_speed
 
