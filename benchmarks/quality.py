@@ -60,6 +60,7 @@ _SKIP_INPUT = {"generator_args": {"lstm_input": "skip"}}
 _SKIP_NOISE_INPUT = {"generator_args": {"lstm_input": "skip+noise"}}
 _ROW_STEPS = {"generator_args": {"cells_per_step": 4}}  # one row of the 4x4 grid per step
 _SMALL_LSTM = {"hidden_size": 128, "num_layers": 1}
+_TINY_LSTM = {"hidden_size": 64, "num_layers": 1}
 # ConvDiscriminator default candidates (any size, our layout): DCGAN's recipe, spectral norm.
 _BN_D = {"d_norm": "batch", "d_dropout": 0.0, **_CONV_D}
 _SN_D = {"d_norm": "spectral", "d_dropout": 0.0, **_CONV_D}
@@ -133,10 +134,12 @@ VARIANTS: dict[str, dict] = {
     "lstm-conv+dcganD+gate+skip-input+h128-l1": _lstm(
         "conv", gate=True, **_DCGAN_D, **_SKIP_INPUT, **_SMALL_LSTM
     ),
-    # The command line's LSTM (hidden 128 x 1) with the average, with one step per row, and both.
+    # The command line's LSTM (hidden 128 x 1) narrower, with the average, with one step per row,
+    # and with both.
     "lstm-conv+dcganD+gate+h128-l1+row-steps": _lstm(
         "conv", gate=True, **_DCGAN_D, **_SMALL_LSTM, **_ROW_STEPS
     ),
+    "lstm-conv+dcganD+gate+h64-l1": _lstm("conv", gate=True, **_DCGAN_D, **_TINY_LSTM),
     "lstm-conv+dcganD+gate+h128-l1+ema": _lstm(
         "conv", gate=True, **_DCGAN_D, **_SMALL_LSTM, **_EMA
     ),
