@@ -19,7 +19,8 @@ the mean of the per-round ratios (each round's blocks run back to back, so machi
 cancels) with its 95 % t-interval. Beside the times,
 ``d_step_saved_mb``: the activations autograd keeps for a backward during one discriminator
 step (the generator's part of them is what the frozen generator saves), parameters left out.
-A variant with ``ema_decay`` also updates the generator's moving average after each step.
+A variant with ``ema_decay`` also updates the generator's moving average after each generator
+step.
 With a gradient-penalty loss both pairs use our ConvDiscriminator (no batch norm).
 """
 
@@ -97,8 +98,8 @@ class _Step:
         self.trainer.real_inputs = torch.rand(batch, 1, 32, 32, device=device) * 2 - 1
         self.trainer.batch_size = batch
         self.device = device
-        # The generator's moving average, updated after each step as RunTrainer does.
-        decay = config.ema_decay or 0.0
+        # The generator's moving average, updated as RunTrainer does: after each generator step.
+        decay = config.ema_decay
         self.ema = GeneratorEMA(self.trainer.generator, decay) if decay > 0 else None
 
     def _sync(self) -> None:
@@ -137,7 +138,7 @@ class _Step:
             info["generator_iters"] += gen_iter
             info["discriminator_iters"] += dis_iter
             trainer.logger.run_mid_epoch(trainer)
-            if self.ema is not None:
+            if gen_iter and self.ema is not None:
                 self.ema.update(trainer.generator)
         self._sync()
         return (time.perf_counter() - start) / steps
