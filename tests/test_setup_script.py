@@ -25,7 +25,13 @@ if [ "$1" = -c ]; then echo 3.11; exit 0; fi
 if [ "$1" = -m ] && [ "$2" = venv ]; then
   dir=${!#}
   mkdir -p "$dir/bin"
-  printf '#!/usr/bin/env bash\necho "venv-python $*" >>"$CALL_LOG"\n' >"$dir/bin/python"
+  # The venv's python: logs its calls; without torch (FAKE_TORCH=absent) 'import torch' fails.
+  cat >"$dir/bin/python" <<'EOF'
+#!/usr/bin/env bash
+echo "venv-python $*" >>"$CALL_LOG"
+if [ "$1" = -c ] && [ "${FAKE_TORCH:-present}" = absent ]; then exit 1; fi
+exit 0
+EOF
   chmod +x "$dir/bin/python"
   if [ "${FAKE_VENV:-ok}" = no-ensurepip ]; then
     echo "The virtual environment was not created successfully because ensurepip is not"
@@ -43,6 +49,12 @@ if [ "$1" = -m ] && [ "$2" = venv ]; then
   exit 0
 fi
 exit 0
+"""
+# df -Pk as coreutils prints it, with FAKE_FREE_KB kilobytes available.
+FAKE_DF = """#!/usr/bin/env bash
+echo "df $*" >>"$CALL_LOG"
+echo "Filesystem 1024-blocks Used Available Capacity Mounted on"
+echo "/dev/vda 264241152 260000000 ${FAKE_FREE_KB:-100000000} 99% /"
 """
 FAKE_ID = """#!/usr/bin/env bash
 echo "id $*" >>"$CALL_LOG"
@@ -71,7 +83,7 @@ class Sandbox:
         (self.repo / "setup.cfg").write_text("[options]\n")
         self.bin = root / "bin"
         self.bin.mkdir()
-        fakes = {"python3": FAKE_PYTHON, "id": FAKE_ID}
+        fakes = {"python3": FAKE_PYTHON, "id": FAKE_ID, "df": FAKE_DF}
         fakes |= {name: FAKE_LOGGER.format(name=name) for name in ("apt-get", "sudo")}
         for name, text in fakes.items():
             (self.bin / name).write_text(text)
@@ -180,3 +192,23 @@ def test_other_venv_failures_do_not_blame_python3_venv(sandbox):
     assert "No space left on device" in run.stderr
     assert "python3-venv" not in run.stderr
     assert pip_calls(run) == []
+
+
+def test_a_short_disk_is_named_before_pip_installs_torch(sandbox):
+    run = sandbox.run(FAKE_TORCH="absent", FAKE_FREE_KB=str(3 * 1024 * 1024))
+    assert run.returncode == 0, run.stderr
+    assert "only 3072 MB free where .venv lives" in run.stderr
+    assert "about 6144 MB" in run.stderr
+    assert pip_calls(run) == ["venv-python -m pip install --quiet -e .[test]"]  # pip decides
+
+
+def test_enough_disk_or_torch_already_there_says_nothing_about_disk(sandbox):
+    ample = sandbox.run(FAKE_TORCH="absent", FAKE_FREE_KB=str(7 * 1024 * 1024))
+    assert ample.returncode == 0, ample.stderr
+    assert "MB free" not in ample.stderr
+    assert "df -Pk .venv" in ample.calls
+    (sandbox.repo / ".venv" / ".setup-stamp").unlink()  # pip runs again, torch now installed
+    installed = sandbox.run(FAKE_FREE_KB="1024")
+    assert installed.returncode == 0, installed.stderr
+    assert "MB free" not in installed.stderr
+    assert not [c for c in installed.calls if c.startswith("df")]
