@@ -146,6 +146,14 @@ VARIANTS: dict[str, dict] = {
     "lstm-conv+dcganD+gate+h128-l1+row-steps+ema": _lstm(
         "conv", gate=True, **_DCGAN_D, **_SMALL_LSTM, **_ROW_STEPS, **_EMA
     ),
+    # The command line's LSTM with a narrower upsampling head (DCGAN's and the default's is 32):
+    # the head's transposed convolutions are the part of the step the recurrence adds to.
+    "lstm-conv+dcganD+gate+h128-l1+g24": _lstm(
+        "conv", gate=True, **_DCGAN_D, **_SMALL_LSTM, g_step_channels=24
+    ),
+    "lstm-conv+dcganD+gate+h128-l1+g16": _lstm(
+        "conv", gate=True, **_DCGAN_D, **_SMALL_LSTM, g_step_channels=16
+    ),
     # Wasserstein with gradient penalty (Gulrajani et al.: 5 critic steps, Adam 1e-4, beta2 0.9).
     "dcgan+wgan-gp": _dcgan(**_CONV_D, **_WGAN_GP),
     "lstm-conv+wgan-gp": _lstm("conv", **_CONV_D, **_WGAN_GP),
