@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -30,6 +35,7 @@ from torchgan_lstm.models import ConvDiscriminator, LSTMGenerator
 from .conftest import SMALL_DISCRIMINATOR, model_config
 
 K = 4  # the blob_loader's labels are arange(32) % 4
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "train_conditional_fashion_mnist.py"
 
 
 def critic(**kwargs) -> ConvDiscriminator:
@@ -274,3 +280,43 @@ def test_labels_on_an_accelerator_are_not_read_back_each_step():
     assert check_labels("y", on_device, 2, 3) is on_device
     with pytest.raises(ValueError, match=r"labels in \[0, 3\), got values in \[7, 7\]"):
         check_labels("y", torch.full((2,), 7), 2, 3)
+
+
+def _run_example(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run(
+        [sys.executable, str(EXAMPLE), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_conditional_example_trains_and_scores_the_asked_classes(tmp_path):
+    """The example end to end on a slice of real Fashion-MNIST: TorchGAN's Trainer, the class
+    grid, and the classifier's share of samples on the asked class for every class."""
+    try:
+        load_fashion_mnist(None, "train")
+    except DataNotFoundError:
+        pytest.skip("Fashion-MNIST is not installed")
+    out = tmp_path / "run"
+    done = _run_example("--out", str(out), "--epochs", "1", "--limit", "640", "--judge", "8")
+    assert done.returncode == 0, done.stderr[-3000:]
+    scores = json.loads((out / "scores.json").read_text())
+    assert len(scores["per_class"]) == 10
+    assert all(0 <= share <= 1 for share in scores["per_class"].values())
+    assert scores["asked_class_share"] == pytest.approx(sum(scores["per_class"].values()) / 10)
+    assert (out / "classes.png").is_file()
+    assert "share of samples the classifier puts on the asked class" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [(("--critic-dropout", "1.5"), "--critic-dropout"), (("--judge", "0"), "--judge")],
+)
+def test_conditional_example_refuses_bad_options_before_training(args, named):
+    done = _run_example(*args)
+    assert done.returncode == 2
+    assert named in done.stderr.splitlines()[-1]
