@@ -458,6 +458,12 @@ def main(argv: list[str] | None = None) -> int:
         help="a steps-suite result (stem or path): seconds become steps x its per-step time",
     )
     parser.add_argument(
+        "--step-mode",
+        default="torchgan",
+        help="the steps-suite mode whose per-step times --step-costs takes (default torchgan; "
+        "a run through torchgan-lstm's trainer steps as 'frozen-g')",
+    )
+    parser.add_argument(
         "--d-loss",
         nargs=2,
         type=int,
@@ -473,7 +479,8 @@ def main(argv: list[str] | None = None) -> int:
         compared = {v for pair in pairs for v in pair}
         compared |= {at.split(":")[1] for at in args.at or [] if at.startswith("budget:")}
         runs = with_step_costs(
-            [r for r in runs if r["variant"] in compared], step_costs(args.step_costs)
+            [r for r in runs if r["variant"] in compared],
+            step_costs(args.step_costs, args.step_mode),
         )
     text = "".join(f"## At {at}\n\n{report(runs, pairs, at)}\n" for at in args.at or ["last"])
     if args.d_loss:
@@ -484,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.step_costs:
         text = (
             f"Seconds are modelled: evaluation step x the variant's per-step time in "
-            f"`{args.step_costs}` (TorchGAN's step, interleaved blocks).\n\n{text}"
+            f"`{args.step_costs}` (step mode `{args.step_mode}`, interleaved blocks).\n\n{text}"
         )
     if args.plot is not None:
         stem = args.out.with_suffix("") if args.out else Path("stats")

@@ -347,6 +347,32 @@ def test_step_costs_put_every_run_on_one_modelled_clock(tmp_path):
           "--step-costs", str(steps_file), "--out", str(out)])  # fmt: skip
     text = out.read_text()
     assert "Seconds are modelled" in text and "0: 50.0 (200 s)" in text
+    assert "step mode `torchgan`" in text
+
+
+def test_step_costs_can_come_from_the_step_mode_the_runs_trained_in(tmp_path):
+    from benchmarks.stats import main
+
+    steps_file = tmp_path / "steps.json"
+    rows = [
+        {"pair": "dcgan", "step": "torchgan", "step_ms": 100.0},
+        {"pair": "dcgan", "step": "frozen-g", "step_ms": 100.0},
+        {"pair": "lstm", "step": "torchgan", "step_ms": 200.0},
+        {"pair": "lstm", "step": "frozen-g", "step_ms": 100.0},
+    ]
+    steps_file.write_text(json.dumps({"rows": rows}))
+    runs = [_record("lstm", 0, [50.0, 30.0]), _record("dcgan", 0, [45.0, 35.0])]
+    results = _write_results(tmp_path / "fake.json", runs)
+    out = tmp_path / "frozen.md"
+    budget = ["--pair", "lstm", "dcgan", "--at", "budget:dcgan:2000"]
+    main([str(results), *budget, "--step-costs", str(steps_file), "--step-mode", "frozen-g",
+          "--out", str(out)])  # fmt: skip
+    text = out.read_text()
+    # on the frozen clock the LSTM's step costs DCGAN's: its 2,000 steps fit DCGAN's budget
+    assert "0: 30.0 (200 s)" in text and "step mode `frozen-g`" in text
+    with pytest.raises(ValueError, match="no rows in step mode 'device-log'"):
+        main([str(results), *budget, "--step-costs", str(steps_file), "--step-mode",
+              "device-log"])  # fmt: skip
 
 
 def test_steps_suite_times_named_quality_variants_in_the_modes_asked(tmp_path):
