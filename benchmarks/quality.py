@@ -154,6 +154,13 @@ VARIANTS: dict[str, dict] = {
     "lstm-conv+dcganD+gate+h128-l1+g16": _lstm(
         "conv", gate=True, **_DCGAN_D, **_SMALL_LSTM, g_step_channels=16
     ),
+    # The gate scaled so that under Adam it moves 10 (30) times faster than the other weights.
+    "lstm-conv+dcganD+gate+h128-l1+gate10": _lstm(
+        "conv", gate=True, **_DCGAN_D, **_SMALL_LSTM, generator_args={"gate_scale": 10.0}
+    ),
+    "lstm-conv+dcganD+gate+h128-l1+gate30": _lstm(
+        "conv", gate=True, **_DCGAN_D, **_SMALL_LSTM, generator_args={"gate_scale": 30.0}
+    ),
     # Wasserstein with gradient penalty (Gulrajani et al.: 5 critic steps, Adam 1e-4, beta2 0.9).
     "dcgan+wgan-gp": _dcgan(**_CONV_D, **_WGAN_GP),
     "lstm-conv+wgan-gp": _lstm("conv", **_CONV_D, **_WGAN_GP),

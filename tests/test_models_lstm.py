@@ -249,6 +249,47 @@ def test_lstm_gate_needs_the_conv_decoder_with_its_skip_path(kwargs):
         LSTMGenerator(**{**SMALL_GENERATOR, **kwargs}, lstm_gate=True)
 
 
+def test_gate_scale_makes_adam_move_the_gate_that_many_times_faster():
+    conv = {**SMALL_GENERATOR, "decoder": "conv"}
+    z = torch.randn(8, SMALL_GENERATOR["encoding_dims"])
+    models, images = [], []
+    for scale in (1.0, 10.0):
+        torch.manual_seed(0)
+        g = LSTMGenerator(**conv, gate_scale=scale)
+        images.append(g(z).detach())
+        optimizer = torch.optim.Adam(g.parameters(), lr=1e-3)
+        g(z).square().mean().backward()
+        optimizer.step()
+        models.append(g.eval())
+    plain, scaled = models
+    torch.testing.assert_close(images[1], images[0], rtol=0, atol=0)  # both start at gate 0
+    # Adam's first step is lr in size, whatever the gradient's scale ...
+    assert abs(plain.decoder.gate.item()) == pytest.approx(1e-3, rel=1e-3)
+    assert scaled.decoder.gate.item() == pytest.approx(plain.decoder.gate.item(), rel=1e-3)
+    # ... and the scaled model draws what the plain one draws with a gate 10 times larger (at
+    # gate 0 the LSTM got no gradient, so the gate is all that differs between the two).
+    with torch.no_grad():
+        plain.decoder.gate.copy_(10 * scaled.decoder.gate)
+        torch.testing.assert_close(scaled(z), plain(z))
+        plain.decoder.gate.copy_(scaled.decoder.gate)
+        assert not torch.allclose(scaled(z), plain(z))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"gate_scale": 0}, "gate_scale must be a finite number > 0, got 0"),
+        ({"gate_scale": -2.0}, "gate_scale must be a finite number > 0, got -2.0"),
+        ({"gate_scale": float("nan")}, "gate_scale must be a finite number > 0, got nan"),
+        ({"gate_scale": "10"}, "gate_scale must be a finite number > 0, got '10'"),
+        ({"gate_scale": True}, "gate_scale must be a finite number > 0, got True"),
+    ],
+)
+def test_gate_scale_is_refused_out_of_range(kwargs, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        LSTMGenerator(**{**SMALL_GENERATOR, "decoder": "conv", **kwargs})
+
+
 # The recurrence that refines the skip map: lstm_input="skip" / "skip+noise", cells_per_step.
 
 REFINING = [  # (arguments, image side); the base map has 16 channels at both sides

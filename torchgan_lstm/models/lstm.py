@@ -17,6 +17,7 @@ on earlier outputs, so no Python loop over time is needed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -99,6 +100,7 @@ class _ConvDecoder(nn.Module):
         # starts from the skip path alone (DCGAN's first layer) and lets the recurrence in as it
         # helps.
         self.gate: nn.Parameter | None = None  # set by LSTMGenerator(lstm_gate=True)
+        self.gate_scale = 1.0
         self.head = ConvHead(out_size, out_channels, step_channels, batchnorm, nl)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -116,7 +118,8 @@ class _ConvDecoder(nn.Module):
         fmap = cells.transpose(1, 2).reshape(batch, channels, *self.head.base)
         fmap = fmap.contiguous()
         if self.gate is not None:
-            fmap = self.gate * fmap
+            gate = self.gate if self.gate_scale == 1.0 else self.gate_scale * self.gate
+            fmap = gate * fmap
         if skip is not None:
             fmap = skip + fmap
         return self.head(fmap)
@@ -204,6 +207,18 @@ def _check_conv_inputs(
         )
 
 
+def _check_gate_scale(gate_scale: object) -> float:
+    """``gate_scale`` as a float, finite and > 0."""
+    if (
+        isinstance(gate_scale, bool)
+        or not isinstance(gate_scale, (int, float))
+        or not math.isfinite(gate_scale)
+        or gate_scale <= 0
+    ):
+        raise InputError(f"gate_scale must be a finite number > 0, got {gate_scale!r}")
+    return float(gate_scale)
+
+
 @register_model("lstm_generator")
 class LSTMGenerator(Generator):
     r"""Generator whose image is drawn by an LSTM, for TorchGAN's ``Trainer``.
@@ -239,6 +254,12 @@ class LSTMGenerator(Generator):
             ``None`` (default): on where it applies (``decoder="conv"`` with ``latent_skip``),
             off otherwise; ``True`` elsewhere is an error. The gate is what made the conv
             decoder match DCGAN on Fashion-MNIST (README, Benchmarks).
+        gate_scale: with the gate: the map is scaled by ``gate_scale * g`` for the learned ``g``
+            (the parameter ``decoder.gate``, starting at 0). Adam's steps have the same size
+            whatever the gradient's scale, so under Adam the gate moves ``gate_scale`` times
+            faster than the other weights; ``1`` (default) is the plain gate. Without the gate
+            it has no effect (so a setting such as the command line's default of 10 stays valid
+            when another decoder is picked).
         rows_per_step: ``rows`` only: image rows drawn per LSTM step; must divide the height.
         steps: ``canvas`` only: number of drawing steps.
         num_classes: number of classes for a conditional generator.
@@ -274,6 +295,7 @@ class LSTMGenerator(Generator):
         num_classes: int | None = None,
         lstm_input: str = "noise",
         cells_per_step: int = 1,
+        gate_scale: float = 1.0,
     ):
         super().__init__(check_int("encoding_dims", encoding_dims), label_type)
         self.out_size = check_size("out_size", out_size)
@@ -326,8 +348,10 @@ class LSTMGenerator(Generator):
             steps,
             conv_kw,
         )
+        gate_scale = _check_gate_scale(gate_scale)
         if lstm_gate:
             self.decoder.gate = nn.Parameter(torch.zeros(()))
+            self.decoder.gate_scale = gate_scale
         self._weight_initializer()
 
     @staticmethod
