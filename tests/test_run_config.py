@@ -21,11 +21,24 @@ def test_defaults_are_the_gated_lstm_against_our_dcgan_style_discriminator():
     assert isinstance(generator, LSTMGenerator) and generator.decoder_name == "conv"
     assert generator.decoder.gate is not None, "the gated conv decoder"
     assert (generator.lstm.hidden_size, generator.lstm.num_layers) == (128, 1)
+    assert generator.decoder.gate_scale == 10.0
     assert type(discriminator) is ConvDiscriminator
     assert discriminator.norm == "batch" and config.discriminator.init_args["step_channels"] == 32
     assert config.generator.init_args["out_size"] == 32
     assert config.discriminator.init_args["in_channels"] == 1  # Fashion-MNIST's own
     assert config.ema_decay == 0.0
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"decoder": "rows"}, {"decoder": "canvas"}, {"lstm_gate": False}, {"latent_skip": False}],
+)
+def test_the_default_gate_scale_leaves_the_ungated_generators_buildable(change):
+    config = RunConfig()
+    config.generator.init_args.update(change)
+    generator, _ = config.validate().build_models()
+    assert getattr(generator.decoder, "gate", None) is None
+    assert config.generator.init_args["gate_scale"] == 10.0
 
 
 def test_unset_settings_take_the_data_kinds_recipe_and_set_ones_are_kept():
