@@ -311,16 +311,20 @@ def test_stats_command_writes_the_report_and_the_plot(tmp_path):
     assert (tmp_path / "fake-stats_fcd_vs_seconds.png").stat().st_size > 0
 
 
+def _steps_file(tmp_path, *rows: tuple[str, str, float]) -> tuple[Path, list[dict]]:
+    """A steps-suite result with one row per ``(pair, step mode, step_ms)``."""
+    table = [{"pair": pair, "step": step, "step_ms": ms} for pair, step, ms in rows]
+    path = tmp_path / "steps.json"
+    path.write_text(json.dumps({"rows": table}))
+    return path, table
+
+
 def test_step_costs_put_every_run_on_one_modelled_clock(tmp_path):
     from benchmarks.stats import main, resolve_at, step_costs, with_step_costs
 
-    steps_file = tmp_path / "steps.json"
-    rows = [
-        {"pair": "dcgan", "step": "torchgan", "step_ms": 100.0},
-        {"pair": "dcgan", "step": "both", "step_ms": 90.0},
-        {"pair": "lstm", "step": "torchgan", "step_ms": 200.0},
-    ]
-    steps_file.write_text(json.dumps({"rows": rows}))
+    steps_file, rows = _steps_file(
+        tmp_path, ("dcgan", "torchgan", 100.0), ("dcgan", "both", 90.0), ("lstm", "torchgan", 200.0)
+    )
     assert step_costs(steps_file) == {"dcgan": 0.1, "lstm": 0.2}
     assert step_costs(steps_file, "both") == {"dcgan": 0.09}
     # with the per-round paired ratios, those scale the first pair's median
@@ -353,14 +357,13 @@ def test_step_costs_put_every_run_on_one_modelled_clock(tmp_path):
 def test_step_costs_can_come_from_the_step_mode_the_runs_trained_in(tmp_path):
     from benchmarks.stats import main
 
-    steps_file = tmp_path / "steps.json"
-    rows = [
-        {"pair": "dcgan", "step": "torchgan", "step_ms": 100.0},
-        {"pair": "dcgan", "step": "frozen-g", "step_ms": 100.0},
-        {"pair": "lstm", "step": "torchgan", "step_ms": 200.0},
-        {"pair": "lstm", "step": "frozen-g", "step_ms": 100.0},
-    ]
-    steps_file.write_text(json.dumps({"rows": rows}))
+    steps_file, _ = _steps_file(
+        tmp_path,
+        ("dcgan", "torchgan", 100.0),
+        ("dcgan", "frozen-g", 100.0),
+        ("lstm", "torchgan", 200.0),
+        ("lstm", "frozen-g", 100.0),
+    )
     runs = [_record("lstm", 0, [50.0, 30.0]), _record("dcgan", 0, [45.0, 35.0])]
     results = _write_results(tmp_path / "fake.json", runs)
     out = tmp_path / "frozen.md"
