@@ -3,7 +3,7 @@
 ``python -m benchmarks.lstm_map RUN [RUN ...]`` loads each run's generator (a run folder or a
 checkpoint written by ``torchgan-lstm train`` or the quality suite) and scores the same noise
 three ways: as trained; with the LSTM's map zeroed (the latent skip path alone); and with every
-sample given another sample's LSTM map (a fixed permutation of the batch). A recurrence that
+sample given the next sample's LSTM map (within each chunk of ``batch`` samples). A recurrence that
 refines the content it is added to loses quality when its map is moved to another sample; one
 that only adds untied variation does not. Scores: the Frechet classifier distance (lower is
 better) and the rarest class's share of the samples, by the package's Fashion-MNIST classifier.

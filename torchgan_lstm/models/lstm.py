@@ -311,6 +311,7 @@ class LSTMGenerator(Generator):
             )
         hidden_size = check_int("hidden_size", hidden_size)
         _check_conv_inputs(self.decoder_name, latent_skip, lstm_input, input_size, cells_per_step)
+        gate_scale = _check_gate_scale(gate_scale)
         input_size = max(1, hidden_size // 2) if input_size is None else input_size
         lstm_kw = {
             "input_size": check_int("input_size", input_size),
@@ -348,7 +349,6 @@ class LSTMGenerator(Generator):
             steps,
             conv_kw,
         )
-        gate_scale = _check_gate_scale(gate_scale)
         if lstm_gate:
             self.decoder.gate = nn.Parameter(torch.zeros(()))
             self.decoder.gate_scale = gate_scale
