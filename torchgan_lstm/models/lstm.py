@@ -118,8 +118,7 @@ class _ConvDecoder(nn.Module):
         fmap = cells.transpose(1, 2).reshape(batch, channels, *self.head.base)
         fmap = fmap.contiguous()
         if self.gate is not None:
-            gate = self.gate if self.gate_scale == 1.0 else self.gate_scale * self.gate
-            fmap = gate * fmap
+            fmap = (self.gate_scale * self.gate) * fmap
         if skip is not None:
             fmap = skip + fmap
         return self.head(fmap)
