@@ -154,12 +154,24 @@ VARIANTS: dict[str, dict] = {
     "lstm-conv+dcganD+gate+h128-l1+g16": _lstm(
         "conv", gate=True, **_DCGAN_D, **_SMALL_LSTM, g_step_channels=16
     ),
-    # The gate scaled so that under Adam it moves 10 (30) times faster than the other weights.
+    # The gate scaled so that under Adam it moves 10 (30, 100) times faster than the other weights.
     "lstm-conv+dcganD+gate+h128-l1+gate10": _lstm(
         "conv", gate=True, **_DCGAN_D, **_SMALL_LSTM, generator_args={"gate_scale": 10.0}
     ),
     "lstm-conv+dcganD+gate+h128-l1+gate30": _lstm(
         "conv", gate=True, **_DCGAN_D, **_SMALL_LSTM, generator_args={"gate_scale": 30.0}
+    ),
+    "lstm-conv+dcganD+gate+h128-l1+gate100": _lstm(
+        "conv", gate=True, **_DCGAN_D, **_SMALL_LSTM, generator_args={"gate_scale": 100.0}
+    ),
+    # The 30x gate with the generator's average (decay 0.999): does averaging steady the classes?
+    "lstm-conv+dcganD+gate+h128-l1+gate30+ema": _lstm(
+        "conv",
+        gate=True,
+        **_DCGAN_D,
+        **_SMALL_LSTM,
+        **_EMA,
+        generator_args={"gate_scale": 30.0},
     ),
     # Wasserstein with gradient penalty (Gulrajani et al.: 5 critic steps, Adam 1e-4, beta2 0.9).
     "dcgan+wgan-gp": _dcgan(**_CONV_D, **_WGAN_GP),
