@@ -6,6 +6,7 @@ Every message names the parameter, the value received and what is allowed, e.g.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from numbers import Integral, Real
 
@@ -19,6 +20,7 @@ __all__ = [
     "check_int",
     "check_labels",
     "check_num_classes",
+    "check_positive",
     "check_sequence_batch",
     "check_size",
 ]
@@ -95,6 +97,18 @@ def check_fraction(name: str, value: object, upper_inclusive: bool = False) -> f
     if not ok:
         bound = "1]" if upper_inclusive else "1)"
         raise InputError(f"{name} must be in [0, {bound}, got {value!r}")
+    return float(value)
+
+
+def check_positive(name: str, value: object) -> float:
+    """Return ``value`` as a float if it is a finite number > 0.
+
+    Raises:
+        ValueError: not a real number (bools are refused), not finite, or <= 0.
+    """
+    real = isinstance(value, Real) and not isinstance(value, bool)
+    if not (real and math.isfinite(value) and value > 0):
+        raise InputError(f"{name} must be a finite number > 0, got {value!r}")
     return float(value)
 
 

@@ -17,7 +17,6 @@ on earlier outputs, so no Python loop over time is needed.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
@@ -31,6 +30,7 @@ from .._validation import (
     check_int,
     check_labels,
     check_num_classes,
+    check_positive,
     check_size,
 )
 from ..registry import register_model
@@ -206,18 +206,6 @@ def _check_conv_inputs(
         )
 
 
-def _check_gate_scale(gate_scale: object) -> float:
-    """``gate_scale`` as a float, finite and > 0."""
-    if (
-        isinstance(gate_scale, bool)
-        or not isinstance(gate_scale, (int, float))
-        or not math.isfinite(gate_scale)
-        or gate_scale <= 0
-    ):
-        raise InputError(f"gate_scale must be a finite number > 0, got {gate_scale!r}")
-    return float(gate_scale)
-
-
 @register_model("lstm_generator")
 class LSTMGenerator(Generator):
     r"""Generator whose image is drawn by an LSTM, for TorchGAN's ``Trainer``.
@@ -310,7 +298,7 @@ class LSTMGenerator(Generator):
             )
         hidden_size = check_int("hidden_size", hidden_size)
         _check_conv_inputs(self.decoder_name, latent_skip, lstm_input, input_size, cells_per_step)
-        gate_scale = _check_gate_scale(gate_scale)
+        gate_scale = check_positive("gate_scale", gate_scale)
         input_size = max(1, hidden_size // 2) if input_size is None else input_size
         lstm_kw = {
             "input_size": check_int("input_size", input_size),
