@@ -173,6 +173,17 @@ VARIANTS: dict[str, dict] = {
         **_EMA,
         generator_args={"gate_scale": 30.0},
     ),
+    # Minibatch discrimination (16 features) on the command line's critic, with DCGAN's generator
+    # and with the command line's LSTM: does it steady the rarest class?
+    "dcgan+convD+minibatch": _dcgan(**_OUR_D, **_MINIBATCH),
+    "lstm-conv+convD+gate+h128-l1+gate10+minibatch": _lstm(
+        "conv",
+        gate=True,
+        **_OUR_D,
+        **_SMALL_LSTM,
+        **_MINIBATCH,
+        generator_args={"gate_scale": 10.0},
+    ),
     # Wasserstein with gradient penalty (Gulrajani et al.: 5 critic steps, Adam 1e-4, beta2 0.9).
     "dcgan+wgan-gp": _dcgan(**_CONV_D, **_WGAN_GP),
     "lstm-conv+wgan-gp": _lstm("conv", **_CONV_D, **_WGAN_GP),
