@@ -43,6 +43,7 @@ __all__ = [
     "Interval",
     "PairedDifference",
     "bootstrap_interval",
+    "class_window_report",
     "curve_with_band",
     "load_runs",
     "paired_difference",
@@ -431,6 +432,55 @@ def discriminator_loss_report(runs: list[dict], variants: list[str], start: int,
     return "\n".join(lines) + "\n"
 
 
+def class_window_report(runs: list[dict], variants: list[str], start: int) -> str:
+    """A Markdown table: per variant and seed, the rarest class's share at each evaluation from
+    step ``start`` on, the lowest of them, and the rarest class of the mean shares over them; per
+    variant, how many seeds kept every class >= ``SHARE_TARGET`` at each of those evaluations
+    (one evaluation shows where a seed's oscillation stopped, a window whether the generator
+    holds its classes). Runs recorded without per-evaluation shares are n/a and not counted.
+
+    Raises:
+        ValueError: ``start`` < 1.
+    """
+    if start < 1:
+        raise ValueError(f"start must be >= 1, got {start}")
+    lines = [
+        f"Rarest class share at each evaluation from step {start} on, per seed (n/a: shares not "
+        "recorded per evaluation), the lowest of them, and the rarest class of the mean shares.\n",
+        "| variant | seed | rarest per evaluation | lowest | rarest of the mean |",
+        "|---|---|---|---|---|",
+    ]
+    held = {}
+    for variant in variants:
+        kept = recorded = 0
+        for seed, run in _by_seed(runs, variant).items():
+            history = run.get("class_shares_history") or []
+            if len(history) != len(run["steps"]):  # only the last evaluation's shares recorded
+                history = [None] * len(run["steps"])
+            window = [
+                (step, min(shares), shares)
+                for step, shares in zip(run["steps"], history, strict=True)
+                if step >= start and shares
+            ]
+            if not window:
+                lines.append(f"| {variant} | {seed} | n/a | n/a | n/a |")
+                continue
+            lowest = min(rarest for _, rarest, _ in window)
+            of_mean = np.mean([shares for _, _, shares in window], axis=0).min()
+            cells = ", ".join(f"{step}: {rarest:.1%}" for step, rarest, _ in window)
+            lines.append(f"| {variant} | {seed} | {cells} | {lowest:.1%} | {of_mean:.1%} |")
+            recorded += 1
+            kept += lowest >= SHARE_TARGET
+        held[variant] = (kept, recorded)
+    lines.append("")
+    lines += [
+        f"- {variant}: every class >= {SHARE_TARGET * 100:.0f} % at each evaluation from step "
+        f"{start} on: {kept} of {recorded} seeds recorded"
+        for variant, (kept, recorded) in held.items()
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.stats", description=__doc__.splitlines()[0]
@@ -471,6 +521,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar=("START", "STOP"),
         help="add each run's mean discriminator loss over steps [START, STOP)",
     )
+    parser.add_argument(
+        "--classes-from",
+        type=int,
+        default=None,
+        metavar="STEP",
+        help="add each run's rarest class at every evaluation from STEP on",
+    )
     parser.add_argument("--out", type=Path, default=None, help="Markdown file (default: print)")
     args = parser.parse_args(argv)  # fmt: skip
     pairs = [tuple(p) for p in args.pair]
@@ -487,6 +544,12 @@ def main(argv: list[str] | None = None) -> int:
         variants = list(dict.fromkeys(v for pair in pairs for v in pair))
         text += (
             f"## Discriminator loss\n\n{discriminator_loss_report(runs, variants, *args.d_loss)}\n"
+        )
+    if args.classes_from is not None:
+        variants = list(dict.fromkeys(v for pair in pairs for v in pair))
+        text += (
+            f"## Classes from step {args.classes_from} on\n\n"
+            f"{class_window_report(runs, variants, args.classes_from)}\n"
         )
     if args.step_costs:
         text = (

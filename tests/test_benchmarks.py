@@ -452,3 +452,29 @@ def test_d_loss_reads_the_discriminator_loss_window_from_a_runs_tensorboard_even
     main([str(results), "--pair", "dcgan", "dcgan", "--d-loss", "200", "300", "--out", str(out)])
     text = out.read_text()
     assert "| dcgan | 1 | 0.010 | 300.0 |" in text and "| dcgan | 2 | n/a | 310.0 |" in text
+
+
+def test_class_window_counts_the_seeds_whose_every_class_held_from_a_step_on(tmp_path):
+    from benchmarks.stats import class_window_report, main
+
+    even, short = [0.1] * 10, [0.04] + [0.96 / 9] * 9
+    steady = _record("lstm", 0, [90.0, 80.0, 70.0], shares=even)
+    dips = _record("lstm", 1, [91.0, 81.0, 71.0], shares=even)
+    dips["class_shares_history"][1] = short  # a dip before the last evaluation
+    early = _record("lstm", 2, [92.0, 82.0, 72.0], shares=even)
+    early["class_shares_history"][0] = short  # before step 2000
+    old = _record("lstm", 3, [93.0, 83.0, 73.0], shares=even)
+    old["class_shares_history"] = []  # recorded before shares were kept per evaluation
+    text = class_window_report([steady, dips, early, old], ["lstm"], 2000)
+    assert "| lstm | 0 | 2000: 10.0%, 3000: 10.0% | 10.0% | 10.0% |" in text
+    assert "| lstm | 1 | 2000: 4.0%, 3000: 10.0% | 4.0% | 7.0% |" in text
+    assert "| lstm | 3 | n/a | n/a | n/a |" in text
+    assert "from step 2000 on: 2 of 3 seeds recorded" in text
+    with pytest.raises(ValueError, match="start must be >= 1, got 0"):
+        class_window_report([steady], ["lstm"], 0)
+
+    out = tmp_path / "window.md"
+    results = _write_results(tmp_path / "fake.json", [steady, dips, early, old])
+    main([str(results), "--pair", "lstm", "lstm", "--classes-from", "1000", "--out", str(out)])
+    assert "## Classes from step 1000 on" in out.read_text()
+    assert "1 of 3 seeds recorded" in out.read_text()
