@@ -184,6 +184,17 @@ VARIANTS: dict[str, dict] = {
         **_MINIBATCH,
         generator_args={"gate_scale": 10.0},
     ),
+    # One-sided label smoothing (the critic's target for real data 0.9): a critic that cannot win
+    # outright, with the command line's LSTM and with DCGAN's generator.
+    "dcgan+convD+smoothed": _dcgan(**_OUR_D, loss="minimax-smoothed"),
+    "lstm-conv+convD+gate+h128-l1+gate10+smoothed": _lstm(
+        "conv",
+        gate=True,
+        **_OUR_D,
+        **_SMALL_LSTM,
+        loss="minimax-smoothed",
+        generator_args={"gate_scale": 10.0},
+    ),
     # Wasserstein with gradient penalty (Gulrajani et al.: 5 critic steps, Adam 1e-4, beta2 0.9).
     "dcgan+wgan-gp": _dcgan(**_CONV_D, **_WGAN_GP),
     "lstm-conv+wgan-gp": _lstm("conv", **_CONV_D, **_WGAN_GP),

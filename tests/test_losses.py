@@ -10,6 +10,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch.optim import Adam
 from torchgan.losses import (
     AuxiliaryClassifierDiscriminatorLoss,
@@ -175,6 +176,17 @@ def test_autoencoder_losses_train_the_lstm_generator_with_torchgans_autoencoder(
 
 def test_new_families_are_named():
     assert {"dragan", "historical"} <= set(LOSS_FAMILIES)
+
+
+def test_smoothed_minimax_aims_the_critic_at_0_9_for_real_data_and_0_for_generated():
+    generator_loss, discriminator_loss = build_losses("minimax-smoothed")
+    assert type(generator_loss) is MinimaxGeneratorLoss
+    dx, dgz = torch.tensor([0.3, -1.2, 2.0]), torch.tensor([-0.5, 0.4, 1.1])
+    expected = F.binary_cross_entropy_with_logits(
+        dx, torch.full_like(dx, 0.9)
+    ) + F.binary_cross_entropy_with_logits(dgz, torch.zeros_like(dgz))
+    assert torch.allclose(discriminator_loss(dx, dgz), expected)
+    assert not torch.allclose(build_losses("minimax")[1](dx, dgz), expected)
     with pytest.raises(ValueError, match="loss must be one of"):
         build_losses("ebgan")
 

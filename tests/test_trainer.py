@@ -16,6 +16,7 @@ from .conftest import model_config
 # name -> (loss family, discriminator norm): the tested matrix.
 LOSSES = {
     "minimax": ("minimax", "none"),
+    "minimax-smoothed": ("minimax-smoothed", "none"),
     "wgan-gp": ("wgan-gp", "none"),
     "wgan-gp-spectral": ("wgan-gp", "spectral"),
     "least-squares": ("lsgan", "none"),

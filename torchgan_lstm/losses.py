@@ -77,6 +77,12 @@ class HingeDiscriminatorLoss(DiscriminatorLoss):
 LOSS_FAMILIES: dict[str, Callable[[], list]] = {
     # Non-saturating minimax (Goodfellow et al., 2014), TorchGAN's default generator loss.
     "minimax": lambda: [MinimaxGeneratorLoss(), MinimaxDiscriminatorLoss()],
+    # Minimax with one-sided label smoothing (Salimans et al., 2016): the discriminator's target
+    # for real data is 0.9, for generated data still 0, so it is never rewarded for certainty.
+    "minimax-smoothed": lambda: [
+        MinimaxGeneratorLoss(),
+        MinimaxDiscriminatorLoss(label_smoothing=0.1),
+    ],
     # Wasserstein with gradient penalty (Gulrajani et al., 2017), lambda = 10.
     "wgan-gp": lambda: [
         WassersteinGeneratorLoss(),

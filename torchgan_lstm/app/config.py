@@ -105,7 +105,8 @@ class RunSettings:
     """How the models are trained and where the run writes.
 
     Args:
-        loss: loss family: minimax, wgan-gp, lsgan, feature-matching, hinge, dragan, historical.
+        loss: loss family: minimax, minimax-smoothed, wgan-gp, lsgan, feature-matching, hinge,
+            dragan, historical.
         ncritic: discriminator steps per generator step.
         batch_size: samples per step (under torchrun: the global batch, split over the ranks);
             null: the data kind's default (:data:`KIND_DEFAULTS`: 64 images, 128 sequences).
