@@ -173,6 +173,16 @@ VARIANTS: dict[str, dict] = {
         **_EMA,
         generator_args={"gate_scale": 30.0},
     ),
+    # The command line's pair with the generator's average (decay 0.999), which gave DCGAN's
+    # generator every class >= 6.6 %.
+    "lstm-conv+convD+gate+h128-l1+gate10+ema": _lstm(
+        "conv",
+        gate=True,
+        **_OUR_D,
+        **_SMALL_LSTM,
+        **_EMA,
+        generator_args={"gate_scale": 10.0},
+    ),
     # Minibatch discrimination (16 features) on the command line's critic, with DCGAN's generator
     # and with the command line's LSTM: does it steady the rarest class?
     "dcgan+convD+minibatch": _dcgan(**_OUR_D, **_MINIBATCH),
