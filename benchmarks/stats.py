@@ -445,8 +445,9 @@ def class_window_report(runs: list[dict], variants: list[str], start: int) -> st
     if start < 1:
         raise ValueError(f"start must be >= 1, got {start}")
     lines = [
-        f"Rarest class share at each evaluation from step {start} on, per seed (n/a: shares not "
-        "recorded per evaluation), the lowest of them, and the rarest class of the mean shares.\n",
+        f"Rarest class share (and which class, by label index) at each evaluation from step "
+        f"{start} on, per seed (n/a: shares not recorded per evaluation), the lowest of them, and "
+        "the rarest class of the mean shares.\n",
         "| variant | seed | rarest per evaluation | lowest | rarest of the mean |",
         "|---|---|---|---|---|",
     ]
@@ -462,12 +463,16 @@ def class_window_report(runs: list[dict], variants: list[str], start: int) -> st
                 for step, shares in zip(run["steps"], history, strict=True)
                 if step >= start and shares
             ]
+            rarest_classes = [shares.index(rarest) for _, rarest, shares in window]
             if not window:
                 lines.append(f"| {variant} | {seed} | n/a | n/a | n/a |")
                 continue
             lowest = min(rarest for _, rarest, _ in window)
             of_mean = np.mean([shares for _, _, shares in window], axis=0).min()
-            cells = ", ".join(f"{step}: {rarest:.1%}" for step, rarest, _ in window)
+            cells = ", ".join(
+                f"{step}: {rarest:.1%} (class {label})"
+                for (step, rarest, _), label in zip(window, rarest_classes, strict=True)
+            )
             lines.append(f"| {variant} | {seed} | {cells} | {lowest:.1%} | {of_mean:.1%} |")
             recorded += 1
             kept += lowest >= SHARE_TARGET

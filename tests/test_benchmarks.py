@@ -457,7 +457,7 @@ def test_d_loss_reads_the_discriminator_loss_window_from_a_runs_tensorboard_even
 def test_class_window_counts_the_seeds_whose_every_class_held_from_a_step_on(tmp_path):
     from benchmarks.stats import class_window_report, main
 
-    even, short = [0.1] * 10, [0.04] + [0.96 / 9] * 9
+    even, short = [0.1] * 10, [0.96 / 9] * 5 + [0.04] + [0.96 / 9] * 4  # class 5 short
     steady = _record("lstm", 0, [90.0, 80.0, 70.0], shares=even)
     dips = _record("lstm", 1, [91.0, 81.0, 71.0], shares=even)
     dips["class_shares_history"][1] = short  # a dip before the last evaluation
@@ -466,8 +466,8 @@ def test_class_window_counts_the_seeds_whose_every_class_held_from_a_step_on(tmp
     old = _record("lstm", 3, [93.0, 83.0, 73.0], shares=even)
     old["class_shares_history"] = []  # recorded before shares were kept per evaluation
     text = class_window_report([steady, dips, early, old], ["lstm"], 2000)
-    assert "| lstm | 0 | 2000: 10.0%, 3000: 10.0% | 10.0% | 10.0% |" in text
-    assert "| lstm | 1 | 2000: 4.0%, 3000: 10.0% | 4.0% | 7.0% |" in text
+    assert "| lstm | 0 | 2000: 10.0% (class 0), 3000: 10.0% (class 0) | 10.0% | 10.0% |" in text
+    assert "| lstm | 1 | 2000: 4.0% (class 5), 3000: 10.0% (class 0) | 4.0% | 7.0% |" in text
     assert "| lstm | 3 | n/a | n/a | n/a |" in text
     assert "from step 2000 on: 2 of 3 seeds recorded" in text
     with pytest.raises(ValueError, match="start must be >= 1, got 0"):
