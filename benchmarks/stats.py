@@ -463,10 +463,10 @@ def class_window_report(runs: list[dict], variants: list[str], start: int) -> st
                 for step, shares in zip(run["steps"], history, strict=True)
                 if step >= start and shares
             ]
-            rarest_classes = [shares.index(rarest) for _, rarest, shares in window]
             if not window:
                 lines.append(f"| {variant} | {seed} | n/a | n/a | n/a |")
                 continue
+            rarest_classes = [shares.index(rarest) for _, rarest, shares in window]
             lowest = min(rarest for _, rarest, _ in window)
             of_mean = np.mean([shares for _, _, shares in window], axis=0).min()
             cells = ", ".join(

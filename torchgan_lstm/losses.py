@@ -78,7 +78,7 @@ LOSS_FAMILIES: dict[str, Callable[[], list]] = {
     # Non-saturating minimax (Goodfellow et al., 2014), TorchGAN's default generator loss.
     "minimax": lambda: [MinimaxGeneratorLoss(), MinimaxDiscriminatorLoss()],
     # Minimax with one-sided label smoothing (Salimans et al., 2016): the discriminator's target
-    # for real data is 0.9, for generated data still 0, so it is never rewarded for certainty.
+    # for real data is 0.9, for generated data still 0: certainty about real data costs it.
     "minimax-smoothed": lambda: [
         MinimaxGeneratorLoss(),
         MinimaxDiscriminatorLoss(label_smoothing=0.1),
