@@ -29,10 +29,10 @@ def trained_and_average(path: str | Path) -> tuple[nn.Module, nn.Module]:
     Raises:
         ValueError: the run kept no average (its ``ema_decay`` was 0).
     """
-    average, config = load_generator(path)
-    _, checkpoint_path = run_config_of(path)
+    config, checkpoint_path = run_config_of(path)
     if config.ema_decay <= 0:
         raise ValueError(f"{path} kept no average of its generator (ema_decay 0)")
+    average, _ = load_generator(checkpoint_path)
     trained = config.generator.build()
     trained.load_state_dict(safe_load(checkpoint_path, map_location="cpu")["generator"])
     return trained.eval(), average

@@ -92,6 +92,12 @@ def write_idx_blobs(root, n: int = 48, size: int = SMALL_SIZE) -> str:
 
 
 SEQ_LEN, SEQ_FEATURES = 8, 3
+# Flat overrides for the quality suite's runs (benchmarks.quality), small enough for a test.
+TINY_QUALITY_RUN = {
+    "hidden_size": 16, "g_step_channels": 8, "d_step_channels": 8, "encoding_dims": 16,
+    "batch_size": 16, "metric_samples": 100, "max_steps": 4, "eval_every": 2, "device": "cpu",
+}  # fmt: skip
+
 SMALL_SEQUENCE_GENERATOR = {
     "encoding_dims": 4,
     "seq_len": SEQ_LEN,

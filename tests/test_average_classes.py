@@ -12,14 +12,13 @@ from benchmarks.average_classes import class_shares, main, trained_and_average
 from benchmarks.quality import run_quality
 from torchgan_lstm.data import DEBIAN_FASHION_MNIST
 
+from .conftest import TINY_QUALITY_RUN
+
 pytestmark = pytest.mark.skipif(
     not DEBIAN_FASHION_MNIST.is_dir(), reason="needs Fashion-MNIST on disk"
 )
 
-TINY = {
-    "hidden_size": 16, "g_step_channels": 8, "d_step_channels": 8, "encoding_dims": 16,
-    "batch_size": 16, "metric_samples": 100, "max_steps": 4, "eval_every": 4, "device": "cpu",
-}  # fmt: skip
+TINY = {**TINY_QUALITY_RUN, "eval_every": 4}
 
 
 def _run(tmp_path: Path, **overrides) -> Path:

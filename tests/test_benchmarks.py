@@ -21,10 +21,9 @@ from benchmarks.report import write_quality_report
 from benchmarks.speed import _Pair, _round_robin
 from torchgan_lstm.data import DEBIAN_FASHION_MNIST
 
-TINY = {
-    "hidden_size": 16, "g_step_channels": 8, "d_step_channels": 8, "encoding_dims": 16,
-    "batch_size": 16, "metric_samples": 100, "max_steps": 4, "eval_every": 2, "device": "cpu",
-}  # fmt: skip
+from .conftest import TINY_QUALITY_RUN
+
+TINY = TINY_QUALITY_RUN
 
 
 def test_shared_overrides_go_to_the_models_that_read_them():
