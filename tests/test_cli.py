@@ -209,6 +209,10 @@ def test_evaluate_prints_and_writes_the_metrics(trained_run, tmp_path):
         (["--config", "/nonexistent.yaml"], "/nonexistent.yaml"),
         (["--loss", "wgan-gp"], "loss='wgan-gp' penalises each image's gradient"),
         (
+            ["--discriminator.pack", "3"],
+            "batch_size must be a multiple of the discriminator's pack=3",
+        ),
+        (
             ["--generator.decoder", "rows", "--generator.lstm_gate", "true"],
             "lstm_gate=True needs decoder='conv'",
         ),

@@ -242,3 +242,81 @@ def test_torchgans_trainer_trains_ours_exactly_as_torchgans_dcgan_discriminator(
     assert ours_losses == their_losses
     assert torch.equal(ours_weights, their_weights)
     assert ours_losses["generator_iters"] == 8
+
+
+def test_pack_scores_each_group_of_consecutive_images_as_one_stacked_image():
+    """PacGAN's packing: ``pack=2`` is a critic of 2-channel images fed the batch with each pair
+    of consecutive images stacked, weight for weight and bit for bit."""
+    torch.manual_seed(3)
+    packed = ConvDiscriminator(in_size=16, in_channels=1, step_channels=8, num_layers=2, pack=2)
+    torch.manual_seed(3)
+    stacked = ConvDiscriminator(in_size=16, in_channels=2, step_channels=8, num_layers=2)
+    assert packed.model[0][0].in_channels == 2
+    for (name, a), b in zip(
+        packed.state_dict().items(), stacked.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b), name
+    x = torch.randn(6, 1, 16, 16)
+    out = packed(x)
+    assert out.shape == (3,)
+    assert torch.equal(out, stacked(x.view(3, 2, 16, 16)))
+    assert packed(x, feature_matching=True).shape[0] == 3
+
+
+def test_packed_logit_depends_on_its_own_group_only():
+    d = ConvDiscriminator(in_size=16, in_channels=1, norm="none", pack=3).eval()
+    x = torch.randn(9, 1, 16, 16)
+    changed = x.clone()
+    changed[4] = torch.randn(1, 16, 16)  # second image of the second group
+    before, after = d(x), d(changed)
+    assert torch.equal(before[[0, 2]], after[[0, 2]])
+    assert not torch.equal(before[1], after[1])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"pack": 0}, "pack must be >= 1, got 0"),
+        ({"pack": 2.0}, "pack must be an integer >= 1, got 2.0"),
+        (
+            {"pack": 2, "label_type": "required", "num_classes": 4},
+            r"pack=2 judges images in groups, so it needs an unconditional critic without a "
+            r"classifier head \(label_type='none', num_classes=None\), got "
+            r"label_type='required', num_classes=4",
+        ),
+        ({"pack": 2, "num_classes": 4}, "got label_type='none', num_classes=4"),
+    ],
+)
+def test_bad_pack(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ConvDiscriminator(in_size=16, **kwargs)
+
+
+def test_a_batch_that_does_not_split_into_packs_is_refused():
+    d = ConvDiscriminator(in_size=16, in_channels=1, pack=2)
+    with pytest.raises(ValueError, match="x's batch size must be a multiple of pack=2, got 5"):
+        d(torch.randn(5, 1, 16, 16))
+
+
+@pytest.mark.parametrize("family", ["minimax", "wgan-gp", "lsgan", "feature-matching", "hinge"])
+def test_torchgans_trainer_trains_a_packed_critic(family, trainer_paths, blob_loader):
+    """TorchGAN's losses read the critic's ``batch / pack`` logits as they read ``batch``: every
+    loss family trains both models through the real Trainer."""
+    from torchgan.trainer import Trainer
+
+    from torchgan_lstm.losses import build_losses
+
+    from .conftest import model_config
+
+    torch.manual_seed(0)
+    models = model_config({"decoder": "conv"}, {"norm": "none", "pack": 2})
+    trainer = Trainer(
+        models, build_losses(family), device=torch.device("cpu"), epochs=1, **trainer_paths
+    )
+    before = {n: [p.detach().clone() for p in getattr(trainer, n).parameters()]
+              for n in ("generator", "discriminator")}  # fmt: skip
+    trainer(blob_loader)
+    for name, params in before.items():
+        after = getattr(trainer, name).parameters()
+        assert all(not torch.equal(a, b) for a, b in zip(params, after, strict=True)), name
+    assert trainer.discriminator.pack == 2

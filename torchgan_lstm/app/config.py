@@ -246,6 +246,12 @@ class RunConfig(RunSettings):
         for role in ("generator", "discriminator"):
             check_plain(role, getattr(config, role).init_args)
         _, discriminator = config.build_models()
+        pack = getattr(discriminator, "pack", 1)
+        if config.batch_size % pack:
+            raise InputError(
+                f"batch_size must be a multiple of the discriminator's pack={pack} (it judges "
+                f"images in groups of {pack}), got {config.batch_size}"
+            )
         if needs_double_backward(self.loss) and has_batch_norm(discriminator):
             raise InputError(
                 f"loss={self.loss!r} penalises each image's gradient, but the discriminator's "

@@ -75,6 +75,17 @@ def _check_classes(label_type: str, num_classes: int | None) -> int | None:
     return check_num_classes(num_classes)
 
 
+def _check_pack(pack: int, label_type: str, num_classes: int | None) -> int:
+    check_int("pack", pack)
+    if pack > 1 and (label_type != "none" or num_classes is not None):
+        raise InputError(
+            f"pack={pack} judges images in groups, so it needs an unconditional critic without "
+            f"a classifier head (label_type='none', num_classes=None), got "
+            f"label_type={label_type!r}, num_classes={num_classes!r}"
+        )
+    return pack
+
+
 @register_model("conv_discriminator")
 class ConvDiscriminator(Discriminator):
     r"""Discriminator of ``num_layers`` stride-2 4x4 convolutions and a read-out to one logit.
@@ -93,6 +104,12 @@ class ConvDiscriminator(Discriminator):
     ``"spectral"``: ``"batch"`` is wrong for a critic, because batch norm couples the images of
     a batch and the penalty assumes each output depends on its own input only (the same holds
     for ``minibatch_features``).
+
+    With ``pack=m`` the critic judges ``m`` images at once (PacGAN, Lin et al., 2018): each
+    group of ``m`` consecutive images of a batch is stacked along the channels and gets one
+    logit, so a generator that draws the same kind of image over and over is easier to tell
+    from the data than one image at a time shows. The first convolution reads ``m *
+    in_channels`` channels; everything after it is unchanged and runs on ``batch / m`` inputs.
 
     With ``num_classes`` the discriminator also has an auxiliary-classifier head (Odena et al.,
     2017), reached by ``forward(x, mode="classifier")`` as TorchGAN's ACGAN losses call it. With
@@ -128,6 +145,10 @@ class ConvDiscriminator(Discriminator):
             scaled by 0.2) or ``"none"`` (raw logits). ``None`` (default): ``"leaky_relu"``,
             but ``"none"`` for a projection critic (``label_type="required"``), whose logit is
             Miyato & Koyama's raw sum.
+        pack: images judged together (PacGAN's packing degree); ``1`` (default) judges each
+            image on its own. ``pack > 1`` needs an unconditional critic without a classifier
+            head (``label_type="none"``, no ``num_classes``) and batches whose size is a
+            multiple of ``pack``.
 
     Raises:
         ValueError: an argument is out of range or unknown; the message names it.
@@ -135,10 +156,10 @@ class ConvDiscriminator(Discriminator):
     Shapes:
         ``forward(x)`` (``forward(x, y)`` with ``label_type="required"``) takes ``x`` of shape
         ``(batch, in_channels, height, width)`` and ``y`` of shape ``(batch,)`` with values in
-        ``[0, num_classes)``, and returns logits ``(batch,)``; ``mode="classifier"`` returns
-        class logits ``(batch, num_classes)``, ``mode="both"`` the pair; with
+        ``[0, num_classes)``, and returns logits ``(batch / pack,)``; ``mode="classifier"``
+        returns class logits ``(batch, num_classes)``, ``mode="both"`` the pair; with
         ``feature_matching=True`` it returns the last feature map
-        ``(batch, step_channels * 2**(num_layers - 1), height / 2**num_layers, ...)``.
+        ``(batch / pack, step_channels * 2**(num_layers - 1), height / 2**num_layers, ...)``.
     """
 
     def __init__(
@@ -156,6 +177,7 @@ class ConvDiscriminator(Discriminator):
         readout_init: str = "kaiming",
         logit_nonlinearity: str | None = None,
         readout_bias: bool | None = None,
+        pack: int = 1,
     ):
         super().__init__(check_int("in_channels", in_channels), label_type)
         check_choice("label_type", label_type, LABEL_TYPES)
@@ -174,13 +196,14 @@ class ConvDiscriminator(Discriminator):
             "logit_nonlinearity", logit_nonlinearity, LOGIT_NONLINEARITIES
         )
         self.num_classes = _check_classes(label_type, num_classes)
+        self.pack = _check_pack(pack, label_type, self.num_classes)
         if min(self.in_size) < 2**num_layers:
             raise InputError(
                 f"in_size must be >= 2**num_layers = {2**num_layers} so that every convolution "
                 f"has input left, got in_size={in_size} with num_layers={num_layers}"
             )
         nl = nn.LeakyReLU(0.2) if nonlinearity is None else nonlinearity
-        blocks, channels, (h, w) = [], in_channels, self.in_size
+        blocks, channels, (h, w) = [], in_channels * self.pack, self.in_size
         for i in range(num_layers):
             # As in DCGAN's discriminator: batch norm on every layer, the input layer included,
             # made samples oscillate and training unstable (Radford et al., 2016, section 3).
@@ -264,7 +287,7 @@ class ConvDiscriminator(Discriminator):
             )
         if mode != "classifier" or y is not None:
             y = self._check_labels(y, x.size(0))
-        features = self.model(x)
+        features = self.model(self._packed(x))
         if feature_matching:
             return features
         flat = features.flatten(1)
@@ -276,6 +299,16 @@ class ConvDiscriminator(Discriminator):
         if self.logit_nonlinearity == "leaky_relu":
             critic = F.leaky_relu(critic, 0.2)
         return critic if mode == "discriminator" else (critic, self.aux(flat))
+
+    def _packed(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, C, H, W)`` -> ``(batch / pack, pack * C, H, W)``, neighbours stacked."""
+        if self.pack == 1:
+            return x
+        if x.size(0) % self.pack:
+            raise InputError(
+                f"x's batch size must be a multiple of pack={self.pack}, got {x.size(0)}"
+            )
+        return x.reshape(x.size(0) // self.pack, self.pack * x.size(1), *x.shape[2:])
 
     def _logit(self, features: torch.Tensor, flat: torch.Tensor) -> torch.Tensor:
         """The read-out's logits ``(batch,)``."""
