@@ -42,6 +42,7 @@ _CONV_D = {"discriminator": "conv", "discriminator_args": _FIRST_READOUT}
 _DCGAN_D = {"discriminator": "dcgan"}  # TorchGAN's DCGANDiscriminator (batch norm)
 _EMA = {"ema_decay": 0.999}
 _TTUR = {"g_lr": 1e-4, "d_lr": 4e-4}
+_HALF_LR = {"g_lr": 1e-4, "d_lr": 1e-4}
 _MINIBATCH = {"d_minibatch_features": 16}  # minibatch discrimination (Salimans et al., 2016)
 _WGAN_GP = {"loss": "wgan-gp", "ncritic": 5, "betas": [0.5, 0.9], "g_lr": 1e-4, "d_lr": 1e-4}
 
@@ -203,6 +204,25 @@ VARIANTS: dict[str, dict] = {
         **_OUR_D,
         **_SMALL_LSTM,
         loss="minimax-smoothed",
+        generator_args={"gate_scale": 10.0},
+    ),
+    # Both players at half DCGAN's learning rate (1e-4): smaller steps, smaller swings between
+    # the classes the generator favours?
+    "lstm-conv+convD+gate+h128-l1+gate10+lr1e-4": _lstm(
+        "conv",
+        gate=True,
+        **_OUR_D,
+        **_SMALL_LSTM,
+        **_HALF_LR,
+        generator_args={"gate_scale": 10.0},
+    ),
+    # PacGAN (Lin et al., 2018): the command line's critic judges pairs of images, which makes
+    # a generator that over-draws some classes easier to tell from the data.
+    "lstm-conv+convD+gate+h128-l1+gate10+pack2": _lstm(
+        "conv",
+        gate=True,
+        **{**_OUR_D, "discriminator_args": {"pack": 2}},
+        **_SMALL_LSTM,
         generator_args={"gate_scale": 10.0},
     ),
     # Wasserstein with gradient penalty (Gulrajani et al.: 5 critic steps, Adam 1e-4, beta2 0.9).
