@@ -80,6 +80,16 @@ _BN_LEAKY_D = {
 _OUR_D = {"d_norm": "batch", "d_dropout": 0.0, "discriminator": "conv", "discriminator_args": {}}
 
 
+def _command_line_lstm(**fields) -> dict:
+    """The command line's pair (gated conv decoder, hidden 128 x 1, gate 10x; its critic) with
+    ``fields`` changed."""
+    return _lstm(
+        "conv",
+        gate=True,
+        **{**_OUR_D, **_SMALL_LSTM, "generator_args": {"gate_scale": 10.0}, **fields},
+    )
+
+
 VARIANTS: dict[str, dict] = {
     "dcgan": _dcgan(**_CONV_D),
     "lstm-conv": _lstm("conv", **_CONV_D),
@@ -176,55 +186,21 @@ VARIANTS: dict[str, dict] = {
     ),
     # The command line's pair with the generator's average (decay 0.999), which gave DCGAN's
     # generator every class >= 6.6 %.
-    "lstm-conv+convD+gate+h128-l1+gate10+ema": _lstm(
-        "conv",
-        gate=True,
-        **_OUR_D,
-        **_SMALL_LSTM,
-        **_EMA,
-        generator_args={"gate_scale": 10.0},
-    ),
+    "lstm-conv+convD+gate+h128-l1+gate10+ema": _command_line_lstm(**_EMA),
     # Minibatch discrimination (16 features) on the command line's critic, with DCGAN's generator
     # and with the command line's LSTM: does it steady the rarest class?
     "dcgan+convD+minibatch": _dcgan(**_OUR_D, **_MINIBATCH),
-    "lstm-conv+convD+gate+h128-l1+gate10+minibatch": _lstm(
-        "conv",
-        gate=True,
-        **_OUR_D,
-        **_SMALL_LSTM,
-        **_MINIBATCH,
-        generator_args={"gate_scale": 10.0},
-    ),
+    "lstm-conv+convD+gate+h128-l1+gate10+minibatch": _command_line_lstm(**_MINIBATCH),
     # One-sided label smoothing (the critic's target for real data 0.9): a critic that cannot win
     # outright, with the command line's LSTM and with DCGAN's generator.
     "dcgan+convD+smoothed": _dcgan(**_OUR_D, loss="minimax-smoothed"),
-    "lstm-conv+convD+gate+h128-l1+gate10+smoothed": _lstm(
-        "conv",
-        gate=True,
-        **_OUR_D,
-        **_SMALL_LSTM,
-        loss="minimax-smoothed",
-        generator_args={"gate_scale": 10.0},
-    ),
+    "lstm-conv+convD+gate+h128-l1+gate10+smoothed": _command_line_lstm(loss="minimax-smoothed"),
     # Both players at half DCGAN's learning rate (1e-4): smaller steps, smaller swings between
     # the classes the generator favours?
-    "lstm-conv+convD+gate+h128-l1+gate10+lr1e-4": _lstm(
-        "conv",
-        gate=True,
-        **_OUR_D,
-        **_SMALL_LSTM,
-        **_HALF_LR,
-        generator_args={"gate_scale": 10.0},
-    ),
+    "lstm-conv+convD+gate+h128-l1+gate10+lr1e-4": _command_line_lstm(**_HALF_LR),
     # PacGAN (Lin et al., 2018): the command line's critic judges pairs of images, which makes
     # a generator that over-draws some classes easier to tell from the data.
-    "lstm-conv+convD+gate+h128-l1+gate10+pack2": _lstm(
-        "conv",
-        gate=True,
-        **{**_OUR_D, "discriminator_args": {"pack": 2}},
-        **_SMALL_LSTM,
-        generator_args={"gate_scale": 10.0},
-    ),
+    "lstm-conv+convD+gate+h128-l1+gate10+pack2": _command_line_lstm(discriminator_args={"pack": 2}),
     # Wasserstein with gradient penalty (Gulrajani et al.: 5 critic steps, Adam 1e-4, beta2 0.9).
     "dcgan+wgan-gp": _dcgan(**_CONV_D, **_WGAN_GP),
     "lstm-conv+wgan-gp": _lstm("conv", **_CONV_D, **_WGAN_GP),
