@@ -383,7 +383,33 @@ def report(runs: list[dict], pairs: list[tuple[str, str]], at: str = "last") -> 
             f"| {a} | {b} | {len(diff.seeds)} | {diff.t} | [{diff.bootstrap_low:.1f}, "
             f"{diff.bootstrap_high:.1f}] | {_fmt(diff.p_value, '.3f')} | {diff.verdict(a, b)} |"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _share_pairs(resolved, pairs)) + "\n"
+
+
+def _share_pairs(resolved: dict[str, dict[int, dict]], pairs: list[tuple[str, str]]) -> list[str]:
+    """Rows of the rarest class's share compared by seed: is one generator's class balance
+    better than the other's?"""
+    lines = [
+        "\nRarest class's share, paired by seed, A - B in percentage points (positive: A's "
+        "rarest class more common, its classes more even; 'ahead' here means more even).\n",
+        "| A | B | seeds | A - B [t 95 %] | p (paired t) | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
+    for a, b in pairs:
+        sa, sb = (
+            {s: 100 * d["share"] for s, d in resolved[v].items() if d["share"] is not None}
+            for v in (a, b)
+        )
+        if not set(sa) & set(sb):
+            lines.append(f"| {a} | {b} | 0 | n/a | n/a | no claim (no paired seeds) |")
+            continue
+        diff = paired_difference(sa, sb)
+        verdict = diff.verdict(a, b, lower_is_better=False)
+        lines.append(
+            f"| {a} | {b} | {len(diff.seeds)} | {diff.t} | {_fmt(diff.p_value, '.3f')} | "
+            f"{verdict} |"
+        )
+    return lines
 
 
 def _run_dir(run: dict) -> Path:

@@ -299,14 +299,19 @@ def test_stats_command_writes_the_report_and_the_plot(tmp_path):
 
     runs = [_record("lstm", s, [50.0 - s, 30.0 - s], shares=[0.06] * 10) for s in range(5)]
     runs += [_record("dcgan", s, [55.0 + s, 40.0 + s]) for s in range(5)]
+    runs += [_record("even", s, [50.0, 30.0], shares=[0.07 + 0.001 * s] * 10) for s in range(5)]
     results = _write_results(tmp_path / "fake.json", runs)
     out = tmp_path / "fake-stats.md"
-    main([str(results), "--pair", "lstm", "dcgan", "--at", "last", "--at", "step:1000",
-          "--out", str(out), "--plot"])  # fmt: skip
+    main([str(results), "--pair", "lstm", "dcgan", "--pair", "lstm", "even", "--at", "last",
+          "--at", "step:1000", "--out", str(out), "--plot"])  # fmt: skip
     text = out.read_text()
     assert "## At last" in text and "## At step:1000" in text
     assert "| lstm | dcgan | 5 |" in text and "lstm ahead" in text
     assert "6.0%, 6.0%" in text
+    # the rarest class's share, paired in percentage points: higher is more even
+    shares = text.split("Rarest class's share, paired by seed")[1]
+    assert "| lstm | dcgan | 0 | n/a | n/a | no claim (no paired seeds) |" in shares
+    assert "| lstm | even | 5 | -1.2 [-1.4, -1.0] | 0.000 | even ahead |" in shares
     assert (tmp_path / "fake-stats_fcd_vs_seconds.png").stat().st_size > 0
 
 
