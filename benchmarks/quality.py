@@ -187,6 +187,9 @@ VARIANTS: dict[str, dict] = {
     # The command line's pair with the generator's average (decay 0.999), which gave DCGAN's
     # generator every class >= 6.6 %.
     "lstm-conv+convD+gate+h128-l1+gate10+ema": _command_line_lstm(**_EMA),
+    # ... with a short average (decay 0.99, about the last 100 steps): the long one draws fewer
+    # sandals than the generator it averages.
+    "lstm-conv+convD+gate+h128-l1+gate10+ema0.99": _command_line_lstm(ema_decay=0.99),
     # Minibatch discrimination (16 features) on the command line's critic, with DCGAN's generator
     # and with the command line's LSTM: does it steady the rarest class?
     "dcgan+convD+minibatch": _dcgan(**_OUR_D, **_MINIBATCH),
