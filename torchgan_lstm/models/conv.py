@@ -110,6 +110,8 @@ class ConvDiscriminator(Discriminator):
     logit, so a generator that draws the same kind of image over and over is easier to tell
     from the data than one image at a time shows. The first convolution reads ``m *
     in_channels`` channels; everything after it is unchanged and runs on ``batch / m`` inputs.
+    With a gradient penalty, TorchGAN's penalty takes the norm of each image's part of its
+    group's gradient, not of the group's whole gradient.
 
     With ``num_classes`` the discriminator also has an auxiliary-classifier head (Odena et al.,
     2017), reached by ``forward(x, mode="classifier")`` as TorchGAN's ACGAN losses call it. With
