@@ -7,6 +7,7 @@ import torch
 from torchgan.losses import wasserstein_gradient_penalty
 from torchgan.models import Discriminator
 
+from torchgan_lstm.losses import LOSS_FAMILIES, build_losses
 from torchgan_lstm.models import ConvDiscriminator
 
 NORMS = ["none", "batch", "spectral", "layer"]
@@ -298,13 +299,11 @@ def test_a_batch_that_does_not_split_into_packs_is_refused():
         d(torch.randn(5, 1, 16, 16))
 
 
-@pytest.mark.parametrize("family", ["minimax", "wgan-gp", "lsgan", "feature-matching", "hinge"])
+@pytest.mark.parametrize("family", list(LOSS_FAMILIES))
 def test_torchgans_trainer_trains_a_packed_critic(family, trainer_paths, blob_loader):
     """TorchGAN's losses read the critic's ``batch / pack`` logits as they read ``batch``: every
     loss family trains both models through the real Trainer."""
     from torchgan.trainer import Trainer
-
-    from torchgan_lstm.losses import build_losses
 
     from .conftest import model_config
 
