@@ -43,6 +43,8 @@ _DCGAN_D = {"discriminator": "dcgan"}  # TorchGAN's DCGANDiscriminator (batch no
 _EMA = {"ema_decay": 0.999}
 _TTUR = {"g_lr": 1e-4, "d_lr": 4e-4}
 _HALF_LR = {"g_lr": 1e-4, "d_lr": 1e-4}
+_FAST_G = {"g_lr": 4e-4, "d_lr": 2e-4}
+_DOUBLE_LR = {"g_lr": 4e-4, "d_lr": 4e-4}
 _MINIBATCH = {"d_minibatch_features": 16}  # minibatch discrimination (Salimans et al., 2016)
 _WGAN_GP = {"loss": "wgan-gp", "ncritic": 5, "betas": [0.5, 0.9], "g_lr": 1e-4, "d_lr": 1e-4}
 
@@ -201,6 +203,12 @@ VARIANTS: dict[str, dict] = {
     # Both players at half DCGAN's learning rate (1e-4): smaller steps, smaller swings between
     # the classes the generator favours?
     "lstm-conv+convD+gate+h128-l1+gate10+lr1e-4": _command_line_lstm(**_HALF_LR),
+    # Half the learning rate and a slower generator (TTUR's G 1e-4, D 4e-4) both drew the rarest
+    # class less: a faster generator (G 4e-4, D 2e-4), and both players at twice DCGAN's rate.
+    "lstm-conv+convD+gate+h128-l1+gate10+glr4e-4": _command_line_lstm(**_FAST_G),
+    "lstm-conv+convD+gate+h128-l1+gate10+lr4e-4": _command_line_lstm(**_DOUBLE_LR),
+    "dcgan+dcganD+lr4e-4": _dcgan(**_DCGAN_D, **_DOUBLE_LR),
+    "dcgan+dcganD+glr4e-4": _dcgan(**_DCGAN_D, **_FAST_G),
     # PacGAN (Lin et al., 2018): the command line's critic judges pairs of images, which makes
     # a generator that over-draws some classes easier to tell from the data.
     "lstm-conv+convD+gate+h128-l1+gate10+pack2": _command_line_lstm(discriminator_args={"pack": 2}),
