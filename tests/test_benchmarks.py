@@ -43,6 +43,15 @@ def test_variants_are_valid_and_name_their_discriminator_and_gate():
         assert fields["generator"] == "dcgan" or "lstm_gate" in fields, name
 
 
+def test_variants_keep_the_learning_rates_they_were_recorded_with():
+    """The command line's generator rate changed to 4e-4; a variant that names none trains at
+    DCGAN's 2e-4 for both players, as its recorded runs did."""
+    plain = variant_config(VARIANTS["dcgan+dcganD"]).validate()
+    assert (plain.g_lr, plain.d_lr) == (2e-4, 2e-4)
+    fast = variant_config(VARIANTS["lstm-conv+convD+gate+h128-l1+gate10+glr4e-4"]).validate()
+    assert (fast.g_lr, fast.d_lr) == (4e-4, 2e-4)
+
+
 def test_generator_args_of_a_variant_reach_its_generator():
     config = variant_config(
         {**VARIANTS["lstm-conv+dcganD+gate"], "generator_args": {"lstm_input": "skip"}},

@@ -41,9 +41,22 @@ def test_the_default_gate_scale_leaves_the_ungated_generators_buildable(change):
     assert config.generator.init_args["gate_scale"] == 10.0
 
 
+def test_the_command_lines_trainer_steps_the_generator_at_twice_the_critics_rate(tmp_path):
+    from torchgan_lstm.app.run import build_trainer
+    from torchgan_lstm.trainer import SingleProcess
+
+    config = config_from_args(train_parser().parse_args(["--out", str(tmp_path)])).validate()
+    config.metric_samples = 0
+    trainer = build_trainer(config, SingleProcess("cpu"), epochs=1)
+    lrs = [group["lr"] for group in trainer.optimizer_generator.param_groups]
+    assert lrs == [4e-4]
+    lrs = [group["lr"] for group in trainer.optimizer_discriminator.param_groups]
+    assert lrs == [2e-4]
+
+
 def test_unset_settings_take_the_data_kinds_recipe_and_set_ones_are_kept():
     images = RunConfig().validate()
-    assert (images.batch_size, images.g_lr, images.d_lr, images.ema_decay) == (64, 2e-4, 2e-4, 0.0)
+    assert (images.batch_size, images.g_lr, images.d_lr, images.ema_decay) == (64, 4e-4, 2e-4, 0.0)
     assert images.max_steps == 1000
     sines = RunConfig(data=DataConfig("sines")).validate()
     assert (sines.batch_size, sines.g_lr, sines.d_lr, sines.ema_decay) == (128, 1e-3, 1e-3, 0.999)
@@ -159,6 +172,10 @@ def older_checkpoint_config(**fields) -> dict:
 
 def test_checkpoints_of_0_1_0_load_as_they_were_trained():
     config = RunConfig.from_dict(older_checkpoint_config()).validate()
+    assert (config.g_lr, config.d_lr) == (2e-4, 2e-4)
+    unset = {k: v for k, v in older_checkpoint_config().items() if k not in ("g_lr", "d_lr")}
+    unset_config = RunConfig.from_dict(unset).validate()
+    assert (unset_config.g_lr, unset_config.d_lr) == (2e-4, 2e-4)
     generator, discriminator = config.build_models()
     assert config.generator.init_args["lstm_gate"] is False
     assert "decoder.gate" not in generator.state_dict()
