@@ -207,7 +207,6 @@ VARIANTS: dict[str, dict] = {
     # class less: a faster generator (G 4e-4, D 2e-4), and both players at twice DCGAN's rate.
     "lstm-conv+convD+gate+h128-l1+gate10+glr4e-4": _command_line_lstm(**_FAST_G),
     "lstm-conv+convD+gate+h128-l1+gate10+lr4e-4": _command_line_lstm(**_DOUBLE_LR),
-    "dcgan+dcganD+lr4e-4": _dcgan(**_DCGAN_D, **_DOUBLE_LR),
     "dcgan+dcganD+glr4e-4": _dcgan(**_DCGAN_D, **_FAST_G),
     # PacGAN (Lin et al., 2018): the command line's critic judges pairs of images, which makes
     # a generator that over-draws some classes easier to tell from the data.
