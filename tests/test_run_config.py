@@ -11,8 +11,9 @@ from torchgan_lstm import ConvDiscriminator, LSTMGenerator
 from torchgan_lstm._validation import InputError
 from torchgan_lstm.app.cli import config_from_args, train_parser
 from torchgan_lstm.app.config import DataConfig, ModelSpec, RunConfig, load_config
-from torchgan_lstm.app.run import check_same_models
+from torchgan_lstm.app.run import build_trainer, check_same_models
 from torchgan_lstm.checkpoint import CheckpointError
+from torchgan_lstm.trainer import SingleProcess
 
 
 def test_defaults_are_the_gated_lstm_against_our_dcgan_style_discriminator():
@@ -42,9 +43,6 @@ def test_the_default_gate_scale_leaves_the_ungated_generators_buildable(change):
 
 
 def test_the_command_lines_trainer_steps_the_generator_at_twice_the_critics_rate(tmp_path):
-    from torchgan_lstm.app.run import build_trainer
-    from torchgan_lstm.trainer import SingleProcess
-
     config = config_from_args(train_parser().parse_args(["--out", str(tmp_path)])).validate()
     config.metric_samples = 0
     trainer = build_trainer(config, SingleProcess("cpu"), epochs=1)
