@@ -18,6 +18,9 @@ interleaved steps-suite run (``python -m benchmarks.run --suite steps --step-var
 whose blocks of all variants alternate, so their ratio holds under load: budgets and curves
 then compare the variants at equal modelled training time.
 
+A run of one variant and seed may be in one loaded file only; ``FILE=TAG`` loads a file's
+variants as ``VARIANT@TAG`` (a seed trained again to another step pairs with its longer run).
+
 ``--d-loss START STOP`` adds, per run, the mean discriminator loss that TorchGAN logged over
 steps ``[START, STOP)``, read back from the run's TensorBoard events: in the runs recorded here
 a discriminator that had won early (a loss near 0 by step 300) preceded every collapse, though
@@ -156,18 +159,46 @@ def paired_difference(
 def load_runs(*sources: str | Path) -> list[dict]:
     """The run records of result files (stems under ``benchmarks/results/`` or paths).
 
+    ``SOURCE=TAG`` renames that file's variants to ``VARIANT@TAG``, so that a run recorded in
+    two files (a seed trained again to another step, say) can be compared with its twin.
+
     Raises:
         FileNotFoundError: a result file is missing.
+        ValueError: an empty tag, or two files hold a run of the same variant and seed.
     """
-    runs = []
+    runs, origin = [], {}
     for source in sources:
+        source, tag = _split_tag(source)
         path = Path(source)
         if not path.suffix:
             path = RESULTS / f"{source}.json"
         if not path.is_file():
             raise FileNotFoundError(f"no result file {path}")
-        runs += json.loads(path.read_text())["runs"]
+        for run in json.loads(path.read_text())["runs"]:
+            if tag:
+                run = {**run, "variant": f"{run['variant']}@{tag}"}
+            key = (run["variant"], run["seed"])
+            if key in origin and origin[key] != path:
+                raise ValueError(
+                    f"variant {key[0]!r}, seed {key[1]} is in {origin[key]} and in {path}; "
+                    f"name one FILE=TAG to compare its runs as '{key[0]}@TAG'"
+                )
+            origin[key] = path
+            runs.append(run)
     return runs
+
+
+def _split_tag(source: str | Path) -> tuple[str | Path, str]:
+    if isinstance(source, Path) or "=" not in source or Path(source).exists():
+        return source, ""
+    source, _, tag = source.rpartition("=")
+    if not tag:
+        raise ValueError(f"tag must be non-empty: {source}=TAG, got {source}=")
+    return source, tag
+
+
+def _untagged(variant: str) -> str:
+    return variant.partition("@")[0]
 
 
 def step_costs(source: str | Path, mode: str = "torchgan") -> dict[str, float]:
@@ -196,15 +227,19 @@ def step_costs(source: str | Path, mode: str = "torchgan") -> dict[str, float]:
 
 
 def with_step_costs(runs: list[dict], costs: dict[str, float]) -> list[dict]:
-    """Copies of ``runs`` whose ``seconds`` are ``step x costs[variant]`` (modelled time).
+    """Copies of ``runs`` whose ``seconds`` are ``step x costs[variant]`` (modelled time; a
+    tagged variant, ``VARIANT@TAG``, costs what ``VARIANT`` does).
 
     Raises:
         ValueError: a run's variant has no cost.
     """
-    missing = sorted({r["variant"] for r in runs} - set(costs))
+    missing = sorted({_untagged(r["variant"]) for r in runs} - set(costs))
     if missing:
         raise ValueError(f"no step cost for variants {missing}; costs known for {sorted(costs)}")
-    return [{**r, "seconds": [step * costs[r["variant"]] for step in r["steps"]]} for r in runs]
+    return [
+        {**r, "seconds": [step * costs[_untagged(r["variant"])] for step in r["steps"]]}
+        for r in runs
+    ]
 
 
 def value_at_step(run: dict, step: int, metric: str = "fcd") -> float | None:
@@ -516,7 +551,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.stats", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("results", nargs="+", help="result file stems or paths")
+    parser.add_argument(
+        "results",
+        nargs="+",
+        help="result file stems or paths; STEM=TAG names that file's variants VARIANT@TAG",
+    )
     parser.add_argument("--pair", nargs=2, action="append", required=True, metavar=("A", "B"))
     parser.add_argument(
         "--at",

@@ -367,6 +367,29 @@ def test_step_costs_put_every_run_on_one_modelled_clock(tmp_path):
     assert "step mode `torchgan`" in text
 
 
+def test_a_run_recorded_twice_needs_a_tag_and_a_tagged_file_pairs_with_its_twin(tmp_path):
+    from benchmarks.stats import load_runs, main
+
+    longer = _write_results(tmp_path / "longer.json", [_record("lstm", 0, [50.0, 30.0])])
+    budget = _write_results(
+        tmp_path / "budget.json", [_record("lstm", 0, [35.0], steps=[1700], seconds=[170.0])]
+    )
+    with pytest.raises(ValueError, match="variant 'lstm', seed 0 is in .*longer.json and in "
+                       ".*budget.json; name one FILE=TAG"):  # fmt: skip
+        load_runs(longer, budget)
+    runs = load_runs(longer, f"{budget}=budget")
+    assert [r["variant"] for r in runs] == ["lstm", "lstm@budget"]
+    steps_file, _ = _steps_file(tmp_path, ("lstm", "torchgan", 100.0))
+    out = tmp_path / "tagged.md"
+    main([str(longer), f"{budget}=budget", "--pair", "lstm@budget", "lstm", "--at", "last",
+          "--step-costs", str(steps_file), "--out", str(out)])  # fmt: skip
+    text = out.read_text()
+    # a tagged run keeps its variant's step cost: 1,700 steps at 0.1 s
+    assert "| lstm@budget | lstm | 1 |" in text and "0: 35.0 (step 1700)" in text
+    with pytest.raises(ValueError, match="tag must be non-empty"):
+        load_runs(f"{budget}=")
+
+
 def test_step_costs_can_come_from_the_step_mode_the_runs_trained_in(tmp_path):
     from benchmarks.stats import main
 
