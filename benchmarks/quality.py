@@ -208,6 +208,12 @@ VARIANTS: dict[str, dict] = {
     "lstm-conv+convD+gate+h128-l1+gate10+glr4e-4": _command_line_lstm(**_FAST_G),
     "lstm-conv+convD+gate+h128-l1+gate10+lr4e-4": _command_line_lstm(**_DOUBLE_LR),
     "dcgan+dcganD+glr4e-4": _dcgan(**_DCGAN_D, **_FAST_G),
+    # The faster generator with the short average (decay 0.99): training is the same, the
+    # samples come from the average of about the last 100 steps. Does it steady the rarest class
+    # at the budget's step?
+    "lstm-conv+convD+gate+h128-l1+gate10+glr4e-4+ema0.99": _command_line_lstm(
+        **_FAST_G, ema_decay=0.99
+    ),
     # PacGAN (Lin et al., 2018): the command line's critic judges pairs of images, which makes
     # a generator that over-draws some classes easier to tell from the data.
     "lstm-conv+convD+gate+h128-l1+gate10+pack2": _command_line_lstm(discriminator_args={"pack": 2}),
