@@ -214,6 +214,7 @@ VARIANTS: dict[str, dict] = {
     "lstm-conv+convD+gate+h128-l1+gate10+glr4e-4+ema0.99": _command_line_lstm(
         **_FAST_G, ema_decay=0.99
     ),
+    "dcgan+dcganD+glr4e-4+ema0.99": _dcgan(**_DCGAN_D, **_FAST_G, ema_decay=0.99),
     # PacGAN (Lin et al., 2018): the command line's critic judges pairs of images, which makes
     # a generator that over-draws some classes easier to tell from the data.
     "lstm-conv+convD+gate+h128-l1+gate10+pack2": _command_line_lstm(discriminator_args={"pack": 2}),
