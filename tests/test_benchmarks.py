@@ -43,13 +43,16 @@ def test_variants_are_valid_and_name_their_discriminator_and_gate():
         assert fields["generator"] == "dcgan" or "lstm_gate" in fields, name
 
 
-def test_variants_keep_the_learning_rates_they_were_recorded_with():
-    """The command line's generator rate changed to 4e-4; a variant that names none trains at
-    DCGAN's 2e-4 for both players, as its recorded runs did."""
+def test_variants_keep_the_learning_rates_and_average_they_were_recorded_with():
+    """The command line's generator rate changed to 4e-4 and its average to 0.99; a variant
+    that names neither trains at DCGAN's 2e-4 for both players, without an average, as its
+    recorded runs did."""
     plain = variant_config(VARIANTS["dcgan+dcganD"]).validate()
-    assert (plain.g_lr, plain.d_lr) == (2e-4, 2e-4)
+    assert (plain.g_lr, plain.d_lr, plain.ema_decay) == (2e-4, 2e-4, 0.0)
     fast = variant_config(VARIANTS["lstm-conv+convD+gate+h128-l1+gate10+glr4e-4"]).validate()
-    assert (fast.g_lr, fast.d_lr) == (4e-4, 2e-4)
+    assert (fast.g_lr, fast.d_lr, fast.ema_decay) == (4e-4, 2e-4, 0.0)
+    averaged = VARIANTS["lstm-conv+convD+gate+h128-l1+gate10+glr4e-4+ema0.99"]
+    assert variant_config(averaged).validate().ema_decay == 0.99
 
 
 def test_generator_args_of_a_variant_reach_its_generator():

@@ -27,7 +27,7 @@ def test_defaults_are_the_gated_lstm_against_our_dcgan_style_discriminator():
     assert discriminator.norm == "batch" and config.discriminator.init_args["step_channels"] == 32
     assert config.generator.init_args["out_size"] == 32
     assert config.discriminator.init_args["in_channels"] == 1  # Fashion-MNIST's own
-    assert config.ema_decay == 0.0
+    assert config.ema_decay == 0.99
 
 
 @pytest.mark.parametrize(
@@ -42,7 +42,9 @@ def test_the_default_gate_scale_leaves_the_ungated_generators_buildable(change):
     assert config.generator.init_args["gate_scale"] == 10.0
 
 
-def test_the_command_lines_trainer_steps_the_generator_at_twice_the_critics_rate(tmp_path):
+def test_the_command_lines_trainer_steps_the_generator_at_twice_the_critics_rate_and_averages_it(
+    tmp_path,
+):
     config = config_from_args(train_parser().parse_args(["--out", str(tmp_path)])).validate()
     config.metric_samples = 0
     trainer = build_trainer(config, SingleProcess("cpu"), epochs=1)
@@ -50,11 +52,12 @@ def test_the_command_lines_trainer_steps_the_generator_at_twice_the_critics_rate
     assert lrs == [4e-4]
     lrs = [group["lr"] for group in trainer.optimizer_discriminator.param_groups]
     assert lrs == [2e-4]
+    assert trainer.ema is not None and trainer.ema.decay == 0.99
 
 
 def test_unset_settings_take_the_data_kinds_recipe_and_set_ones_are_kept():
     images = RunConfig().validate()
-    assert (images.batch_size, images.g_lr, images.d_lr, images.ema_decay) == (64, 4e-4, 2e-4, 0.0)
+    assert (images.batch_size, images.g_lr, images.d_lr, images.ema_decay) == (64, 4e-4, 2e-4, 0.99)
     assert images.max_steps == 1000
     sines = RunConfig(data=DataConfig("sines")).validate()
     assert (sines.batch_size, sines.g_lr, sines.d_lr, sines.ema_decay) == (128, 1e-3, 1e-3, 0.999)
@@ -171,9 +174,12 @@ def older_checkpoint_config(**fields) -> dict:
 def test_checkpoints_of_0_1_0_load_as_they_were_trained():
     config = RunConfig.from_dict(older_checkpoint_config()).validate()
     assert (config.g_lr, config.d_lr) == (2e-4, 2e-4)
-    unset = {k: v for k, v in older_checkpoint_config().items() if k not in ("g_lr", "d_lr")}
+    assert config.ema_decay == 0.0
+    unset_keys = ("g_lr", "d_lr", "ema_decay")
+    unset = {k: v for k, v in older_checkpoint_config().items() if k not in unset_keys}
     unset_config = RunConfig.from_dict(unset).validate()
     assert (unset_config.g_lr, unset_config.d_lr) == (2e-4, 2e-4)
+    assert unset_config.ema_decay == 0.0, "0.1.0 kept no average unless asked"
     generator, discriminator = config.build_models()
     assert config.generator.init_args["lstm_gate"] is False
     assert "decoder.gate" not in generator.state_dict()

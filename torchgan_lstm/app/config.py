@@ -80,11 +80,12 @@ SEQUENCE_DEFAULTS = {
 
 
 # Settings whose default depends on the data's kind, used where a RunConfig leaves them null:
-# for images DCGAN's recipe with the generator at twice its rate (README, "A faster
-# generator"); for sequences the recipe the sequence benchmark measured
-# (benchmarks/results/sequence-notes.md), whose generator average is most of its score.
+# for images DCGAN's recipe with the generator at twice its rate and a short average of its
+# weights (README, "A faster generator", "... with a short average"); for sequences the
+# recipe the sequence benchmark measured (benchmarks/results/sequence-notes.md), whose
+# generator average is most of its score.
 KIND_DEFAULTS = {
-    "images": {"batch_size": 64, "g_lr": 4e-4, "d_lr": 2e-4, "ema_decay": 0.0, "max_steps": 1000},
+    "images": {"batch_size": 64, "g_lr": 4e-4, "d_lr": 2e-4, "ema_decay": 0.99, "max_steps": 1000},
     "sequences": {
         "batch_size": 128,
         "g_lr": 1e-3,
@@ -127,7 +128,7 @@ class RunSettings:
         out: output folder of the run.
         ema_decay: keep an exponential moving average of the generator with this decay (e.g.
             0.999) for samples, metrics and checkpoints; 0: none; null: the data kind's default
-            (0 images, 0.999 sequences).
+            (0.99 images, 0.999 sequences).
         max_seconds: also stop once this many seconds were spent in training steps (null: no
             budget).
         amp: bf16 autocast around both models (best on CUDA).

@@ -22,6 +22,7 @@ FLAT_DEFAULTS = {
     "g_batchnorm": True, "latent_skip": True, "lstm_gate": None, "rows_per_step": 1,
     "canvas_steps": 4, "discriminator": "dcgan", "d_step_channels": 32, "d_layers": 3,
     "d_dropout": 0.3, "d_norm": "none", "d_minibatch_features": 0, "g_lr": 2e-4, "d_lr": 2e-4,
+    "ema_decay": 0.0,
 }  # fmt: skip
 _FLAT_MODELS = {
     "generator": {"lstm": "torchgan_lstm.LSTMGenerator", "dcgan": "torchgan.models.DCGANGenerator"},
