@@ -11,6 +11,7 @@ command line or a config file can name any of them::
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from fnmatch import fnmatch
 from typing import TypeVar
@@ -26,6 +27,7 @@ __all__ = [
     "list_models",
     "name_of",
     "register_model",
+    "registered_names",
 ]
 
 _MODELS: dict[str, Callable[..., nn.Module]] = {}
@@ -86,29 +88,48 @@ def get_model(name: str, **config) -> nn.Module:
 
 
 def find_class(class_path: str) -> type[nn.Module]:
-    """The registered model class that ``class_path`` names.
+    """The registered model class that ``class_path`` names, found without importing anything.
 
-    Only registered classes are found, so a configuration (e.g. inside a checkpoint from
-    someone else) can never make this package import or build anything else.
+    Only registered classes are found, and only by names that need no import, so a
+    configuration (e.g. inside a checkpoint or run folder from someone else) can never make
+    this package import or build anything else.
 
     Args:
         class_path: a registry key (``"lstm_generator"``), a class name (``"LSTMGenerator"``) or
-            an import path of the class (``"torchgan_lstm.LSTMGenerator"``,
+            a dotted path under which the class is already importable
+            (``"torchgan_lstm.LSTMGenerator"``, ``"torchgan_lstm.models.lstm.LSTMGenerator"``,
             ``"torchgan.models.DCGANDiscriminator"``).
 
     Raises:
-        InputError: no registered class matches; the message lists them.
+        InputError: no registered class matches; the message lists the registered names.
     """
-    if class_path in _MODELS and isinstance(_MODELS[class_path], type):
-        return _MODELS[class_path]
-    package, _, name = class_path.rpartition(".")
-    for cls in _MODELS.values():
-        if not isinstance(cls, type) or cls.__name__ != name:
-            continue
-        if not package or cls.__module__.split(".")[0] == package.split(".")[0]:
-            return cls
-    known = sorted(f"{c.__module__}.{c.__name__}" for c in _MODELS.values() if isinstance(c, type))
-    raise InputError(f"class_path {class_path!r} is not a registered model; registered: {known}")
+    if isinstance(class_path, str):
+        found = _MODELS.get(class_path)
+        if isinstance(found, type):
+            return found
+        module, _, name = class_path.rpartition(".")
+        for cls in _MODELS.values():
+            if isinstance(cls, type) and cls.__name__ == name and _reachable(cls, module):
+                return cls
+    raise InputError(
+        f"class_path {class_path!r} is not a registered model; registered: {registered_names()} "
+        "(a model of your own: register it with @torchgan_lstm.register_model(); see the "
+        "security page for TORCHGAN_LSTM_IMPORT)"
+    )
+
+
+def registered_names() -> list[str]:
+    """The class names of the registered model classes, sorted (e.g. ``"LSTMGenerator"``)."""
+    return sorted(c.__name__ for c in _MODELS.values() if isinstance(c, type))
+
+
+def _reachable(cls: type, module: str) -> bool:
+    # "" (a bare class name) or a module that is already imported and holds the class itself:
+    # resolving such a path imports nothing.
+    if not module:
+        return True
+    loaded = sys.modules.get(module)
+    return loaded is not None and getattr(loaded, cls.__name__, None) is cls
 
 
 def name_of(builder: Callable[..., nn.Module]) -> str:
