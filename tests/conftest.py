@@ -151,3 +151,48 @@ def sequence_model_config(
             "optimizer": adam,
         },
     }
+
+
+# A sequence run small enough to train in a second: the command line's security tests sample,
+# evaluate, export and resume it.
+SINES_TINY = [
+    "--data.dataset", "sines", "--max_steps", "2", "--eval_every", "2", "--metric_samples", "0",
+    "--generator.hidden_size", "4", "--generator.global_noise_dims", "2",
+    "--discriminator.step_channels", "4", "--batch_size", "16", "--progress", "false",
+    "--device", "cpu",
+]  # fmt: skip
+
+
+def cli_exit(argv, capsys) -> tuple[int, str]:
+    """Run ``torchgan-lstm`` in this process; return ``(exit status, stderr)``. A status of 2
+    must come with exactly one line and no traceback."""
+    from torchgan_lstm.app import cli
+
+    try:
+        code = cli.main([str(a) for a in argv])
+    except SystemExit as exit_:
+        code = exit_.code
+    err = capsys.readouterr().err
+    if code == 2:
+        assert err.count("\n") == 1 and "Traceback" not in err, err
+    return code, err
+
+
+def tree(folder) -> dict[str, tuple[int, int]]:
+    """Every file under ``folder`` with its size and modification time."""
+    return {
+        str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def sines_run(tmp_path_factory):
+    """A finished tiny sines run folder (:data:`SINES_TINY`)."""
+    from torchgan_lstm.app import cli
+
+    out = tmp_path_factory.mktemp("sines") / "run"
+    if cli.main(["train", *SINES_TINY, "--out", str(out)]) != 0:
+        raise RuntimeError("the tiny sines run failed")
+    return out

@@ -17,12 +17,10 @@ import json
 import sys
 from pathlib import Path
 
-import yaml
 from jsonargparse import ActionConfigFile, ArgumentError, ArgumentParser
 from torchgan.models import Discriminator, Generator
 
-from .._random import forked_rng
-from .._validation import InputError, check_choice, check_int
+from .._validation import InputError, check_choice
 from ..trainer.guards import TrainingError
 from ..trainer.strategy import DEVICES
 from .config import (
@@ -34,11 +32,12 @@ from .config import (
     natural_channels,
     sequence_features,
 )
+from .config_guard import LOADER_MODE, check_argv, guarded_parsing, import_user_modules
+from .safe_yaml import read_yaml_file
 
 __all__ = ["build_parser", "config_from_args", "main", "train_parser"]
 
 _BACKENDS = ("auto", "nccl", "gloo")
-SAMPLE_FORMATS = ("png", "npz", "pt", "folder")
 
 
 def _add_train_arguments(parser: ArgumentParser, sequences: bool) -> None:
@@ -56,6 +55,7 @@ def _add_train_arguments(parser: ArgumentParser, sequences: bool) -> None:
             base,
             role,
             fail_untyped=False,
+            skip=_class_typed_arguments(base),
             default={"class_path": spec.class_path, "init_args": _unlinked(spec.init_args)},
             help=f"the {role}: a registered class (e.g. LSTMGenerator, DCGANGenerator, "
             "ConvDiscriminator, DCGANDiscriminator; for sequence datasets "
@@ -81,6 +81,13 @@ def _add_train_arguments(parser: ArgumentParser, sequences: bool) -> None:
         "for the newest in --out; without --config the run's config.yaml is the starting point",
     )
     parser.add_argument(
+        "--overwrite",
+        type=bool,
+        default=False,
+        help="write into an --out folder that already holds files, replacing the files a run "
+        "writes (without it such a folder is refused, unless --resume continues the run there)",
+    )
+    parser.add_argument(
         "--backend",
         type=str,
         default="auto",
@@ -98,6 +105,38 @@ def _add_train_arguments(parser: ArgumentParser, sequences: bool) -> None:
         action="store_true",
         help="print the full resolved configuration as YAML and exit",
     )
+
+
+def _class_typed_arguments(base: type) -> set[str]:
+    # Constructor arguments typed as a class (e.g. nonlinearity: nn.Module) would let a value
+    # name any class to import; a run configuration keeps plain values only (check_plain), so
+    # they are no options.
+    import typing
+
+    from .. import registry
+
+    names = set()
+    for key in registry.list_models():
+        cls = registry.get_model_builder(key)
+        if not (isinstance(cls, type) and issubclass(cls, base)):
+            continue
+        try:
+            hints = typing.get_type_hints(cls.__init__)
+        except Exception:  # unresolvable annotations: jsonargparse treats them as untyped
+            continue
+        for name, hint in hints.items():
+            if name != "return" and not _is_plain_type(hint):
+                names.add(name)
+    return names
+
+
+def _is_plain_type(hint) -> bool:
+    import typing
+
+    args = typing.get_args(hint)
+    if args:
+        return all(_is_plain_type(a) for a in args)
+    return hint in (int, float, bool, str, type(None)) or typing.get_origin(hint) is not None
 
 
 def _channels(channels, dataset):
@@ -120,12 +159,13 @@ def build_parser() -> ArgumentParser:
         description="Train, sample, evaluate and export GANs with TorchGAN's Trainer.",
         exit_on_error=False,
         default_env=False,
+        parser_mode=LOADER_MODE,
     )
     commands = parser.add_subcommands(dest="command")
 
     commands.add_subcommand("train", train_parser(), help="train a GAN with TorchGAN's Trainer")
 
-    sample = ArgumentParser(description="write samples of a trained generator", exit_on_error=False)
+    sample = _subparser("write samples of a trained generator")
     _add_checkpoint_argument(sample)
     sample.add_argument("--out", type=str, default="samples.png", help="output file or folder")
     sample.add_argument("--n", type=int, default=64, help="number of samples")
@@ -149,9 +189,10 @@ def build_parser() -> ArgumentParser:
     )
     sample.add_argument("--seed", type=int, default=0, help="seeds the noise")
     sample.add_argument("--device", type=str, default="auto", help="auto, cpu or cuda")
+    _add_overwrite_argument(sample, "--out")
     commands.add_subcommand("sample", sample, help="checkpoint -> samples (png, npz, pt, folder)")
 
-    evaluate = ArgumentParser(description="score a generator's samples", exit_on_error=False)
+    evaluate = _subparser("score a generator's samples")
     _add_checkpoint_argument(evaluate)
     evaluate.add_argument(
         "--samples",
@@ -168,13 +209,19 @@ def build_parser() -> ArgumentParser:
     )
     evaluate.add_argument("--json", type=str | None, default=None, help="also write the metrics")
     evaluate.add_argument("--device", type=str, default="auto", help="auto, cpu or cuda")
+    _add_overwrite_argument(evaluate, "--json")
     commands.add_subcommand("evaluate", evaluate, help="checkpoint -> quality metrics (JSON)")
 
-    export = ArgumentParser(description="export a generator without pickle", exit_on_error=False)
+    export = _subparser("export a generator without pickle")
     _add_checkpoint_argument(export)
     export.add_argument("out_dir", type=str, help="folder for model.safetensors and config.json")
+    _add_overwrite_argument(export, "out_dir")
     commands.add_subcommand("export", export, help="checkpoint -> model.safetensors + config.json")
     return parser
+
+
+def _subparser(description: str) -> ArgumentParser:
+    return ArgumentParser(description=description, exit_on_error=False, parser_mode=LOADER_MODE)
 
 
 def train_parser(sequences: bool = False) -> ArgumentParser:
@@ -184,6 +231,7 @@ def train_parser(sequences: bool = False) -> ArgumentParser:
         prog="torchgan-lstm train",
         description="train a GAN with TorchGAN's Trainer",
         exit_on_error=False,
+        parser_mode=LOADER_MODE,
     )
     _add_train_arguments(parser, sequences)
     return parser
@@ -200,12 +248,21 @@ def _dataset_named(argv: list[str]) -> str | None:
         if key == "--data.dataset":
             named = value
         elif Path(value).is_file():
-            try:
-                data = yaml.safe_load(Path(value).read_text())
-            except yaml.YAMLError:
-                continue  # jsonargparse reports a broken file
-            named = ((data or {}).get("data") or {}).get("dataset", named)
+            data = read_yaml_file(value, "--config file")
+            part = data.get("data") if isinstance(data, dict) else None
+            if isinstance(part, dict) and isinstance(part.get("dataset"), str):
+                named = part["dataset"]
     return named
+
+
+def _add_overwrite_argument(parser: ArgumentParser, target: str) -> None:
+    parser.add_argument(
+        "--overwrite",
+        type=bool,
+        default=False,
+        help=f"replace what {target} holds (without it an existing file, or a folder holding "
+        "files, is refused)",
+    )
 
 
 def _add_checkpoint_argument(parser: ArgumentParser) -> None:
@@ -215,7 +272,7 @@ def _add_checkpoint_argument(parser: ArgumentParser) -> None:
 def config_from_args(args) -> RunConfig:
     """Turn parsed ``train`` arguments into a :class:`RunConfig` (not yet validated)."""
     values = args.as_dict() if hasattr(args, "as_dict") else dict(args)
-    for key in ("config", "resume", "backend", "progress", "print_config", "__path__"):
+    for key in ("config", "resume", "overwrite", "backend", "progress", "print_config", "__path__"):
         values.pop(key, None)
     return RunConfig.from_dict(values)
 
@@ -240,7 +297,10 @@ def _train_args(argv: list[str]):
 
 
 def _parse_train(argv: list[str]):
-    return train_parser(is_sequence_dataset(_dataset_named(argv) or "")).parse_args(argv)
+    check_argv(argv)  # before anything reads a class path: nothing it names is imported
+    parser = train_parser(is_sequence_dataset(_dataset_named(argv) or ""))
+    with guarded_parsing():
+        return parser.parse_args(argv)
 
 
 def _train(args) -> dict:
@@ -255,7 +315,13 @@ def _train(args) -> dict:
     strategy = None
     if distributed.launched_by_torchrun():  # --batch_size is the global batch
         strategy = distributed.Torchrun(config.device, args.backend, config.seed)
-    summary = train(config, resume=args.resume, progress=args.progress, strategy=strategy)
+    summary = train(
+        config,
+        resume=args.resume,
+        progress=args.progress,
+        strategy=strategy,
+        overwrite=args.overwrite,
+    )
     if not summary:  # ranks > 0 print nothing
         return summary
     print(json.dumps({k: summary[k] for k in ("steps", "train_seconds", "metrics")}, indent=2))
@@ -264,124 +330,6 @@ def _train(args) -> dict:
         f"checkpoints/, images/, tensorboard/"
     )
     return summary
-
-
-def _sample(args) -> None:
-    from ..trainer.strategy import resolve_device
-    from .outputs import sample_grid
-    from .run import load_generator
-    from .samples import write_image_folder, write_samples
-
-    check_int("n", args.n)
-    generator, config = load_generator(args.checkpoint, resolve_device(args.device))
-    if config.data.sequences:
-        _sample_sequences(args, generator)
-        return
-    if args.seq_len is not None:
-        raise InputError(
-            f"seq_len={args.seq_len} is for sequence checkpoints; this one makes images"
-        )
-    fmt = args.format or _format_from_suffix(args.out)
-    check_choice("format", fmt, SAMPLE_FORMATS)
-    out = Path(args.out)
-    if fmt == "png":
-        images = sample_grid(generator, out, n=args.n, seed=args.seed)
-        for i in range(min(args.singles, len(images))):
-            single = out.with_name(f"{out.stem}_{i:03d}.png")
-            write_samples(images[i : i + 1], single, "png", nrow=1)
-        extra = f" and {args.singles} single images" if args.singles else ""
-        print(f"wrote {out}{extra}")
-        return
-    images = _draw(generator, args.n, args.seed)
-    if fmt == "folder":
-        write_image_folder(images, out)
-    else:
-        write_samples(images, out, fmt)
-    print(f"wrote {args.n} samples to {out}")
-
-
-def _sample_sequences(args, generator) -> None:
-    from .run import load_data_info
-    from .sequences import write_sequence_samples
-
-    fake = write_sequence_samples(
-        generator, args.out, args.n, args.seed, args.seq_len, args.format,
-        load_data_info(args.checkpoint),
-    )  # fmt: skip
-    print(f"wrote {fake.shape[0]} sequences of {fake.shape[1]} x {fake.shape[2]} to {args.out}")
-
-
-def _format_from_suffix(out: str) -> str:
-    suffix = Path(out).suffix.lower().lstrip(".")
-    return suffix if suffix else "folder"
-
-
-def _draw(generator, n: int, seed: int):
-    import torch
-
-    device = next(generator.parameters()).device
-    with forked_rng(device, seed), torch.no_grad():
-        return torch.cat(
-            [
-                generator(*generator.sampler(len(c), device)).cpu()
-                for c in torch.arange(n).split(500)
-            ]
-        )
-
-
-def _evaluate(args) -> dict:
-    import torch
-
-    from ..metrics import ClassCoverage, ClassImbalance, FrechetClassifierDistance, SharedSamples
-    from ..trainer.strategy import resolve_device
-    from .run import load_generator
-
-    check_int("samples", args.samples, minimum=2)
-    device = resolve_device(args.device)
-    generator, config = load_generator(args.checkpoint, device)
-    if config.data.sequences:
-        return _evaluate_sequences(args, generator, config, device)
-    kw = {"sample_size": args.samples, "device": str(device), "shared": SharedSamples()}
-    coverage = ClassCoverage(**kw)
-    results = {}
-    for name, metric in (
-        ("frechet_classifier_distance", FrechetClassifierDistance(**kw, data_root=args.data_root)),
-        ("class_coverage", coverage),
-        ("class_imbalance_kl", ClassImbalance(**kw)),
-    ):
-        torch.manual_seed(args.seed)
-        results[name] = metric.metric_ops(generator, device)
-    results["class_histogram"] = [round(float(v), 4) for v in coverage.last_histogram]
-    results["samples"] = args.samples
-    return _report(results, args)
-
-
-def _report(results: dict, args) -> dict:
-    results["checkpoint"] = str(args.checkpoint)
-    print(json.dumps(results, indent=2))
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2))
-    return results
-
-
-def _evaluate_sequences(args, generator, config, device) -> dict:
-    from .run import training_dataset
-    from .sequences import evaluate_sequence_generator
-
-    real = training_dataset(config, download=False).sequences
-    results = evaluate_sequence_generator(generator, real, device, args.runs, args.seed)
-    return _report(results, args)
-
-
-def _export(args) -> None:
-    from .. import registry
-    from .export import export_generator
-    from .run import load_generator
-
-    generator, config = load_generator(args.checkpoint, "cpu")
-    spec = config.generator
-    path = export_generator(generator, registry.name_of(spec.cls), spec.init_args, args.out_dir)
-    print(f"wrote {path}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -394,17 +342,20 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = argv[0] if argv and not argv[0].startswith("-") else "torchgan-lstm"
     try:
+        import_user_modules()
         if command == "train":
             args = _train_args(argv[1:])
         else:
-            parsed = build_parser().parse_args(argv)
+            with guarded_parsing():
+                parsed = build_parser().parse_args(argv)
             args = parsed[parsed.command]
             command = parsed.command
         if command in ("sample", "evaluate"):
             check_choice("device", args.device, DEVICES)
-        {"train": _train, "sample": _sample, "evaluate": _evaluate, "export": _export}[command](
-            args
-        )
+        from . import commands
+
+        run = {"sample": commands.sample, "evaluate": commands.evaluate, "export": commands.export}
+        run.get(command, _train)(args)
     except (ArgumentError, InputError) as err:  # bad input: options, data, files, checkpoints
         _exit(2, command, err)
     except TrainingError as err:  # a run that went wrong part-way: diverged, data loader raised

@@ -31,6 +31,7 @@ from ..trainer.ema import GeneratorEMA
 from ..trainer.progress import attach_progress_bar
 from ..trainer.sequence_plots import use_sequence_plots
 from .config import RunConfig, natural_channels
+from .output_paths import check_run_folder
 from .outputs import write_config, write_outputs
 
 __all__ = [
@@ -312,6 +313,7 @@ def train(
     progress: bool | None = None,
     strategy: SingleProcess | None = None,
     on_trainer: Callable[[RunTrainer], None] | None = None,
+    overwrite: bool = False,
 ) -> dict:
     """Train with TorchGAN's ``Trainer``; write checkpoints, logs, samples and metrics.
 
@@ -323,15 +325,19 @@ def train(
             or :class:`~torchgan_lstm.trainer.distributed.Torchrun` (one rank of a job).
         on_trainer: called with the built (and, when resuming, loaded) trainer before training
             starts, e.g. to register more visualisers with its logger.
+        overwrite: write into a ``config.out`` that already holds files (other than the run
+            being resumed), replacing the files a run writes; without it such a folder is
+            refused.
 
     Returns:
         A summary (rank 0; ``{}`` on other ranks): steps trained, seconds, the last metrics,
         output paths, the configuration.
 
     Raises:
-        InputError: a bad configuration, an empty dataset, images that do not fit the models,
-            a batch size larger than the dataset, or a checkpoint of another configuration;
-            all raised before the first training step.
+        InputError: a bad configuration, an output folder that holds other files (see
+            :func:`~torchgan_lstm.app.output_paths.check_run_folder`), an empty dataset, images
+            that do not fit the models, a batch size larger than the dataset, or a checkpoint
+            of another configuration; all raised before the first training step.
         TrainingDiverged: a loss became ``nan`` or infinite (names the loss and the step).
         DataLoaderFailed: the data loader raised (names the step and the cause).
         Checkpoints written before either failure are kept as they were.
@@ -344,6 +350,8 @@ def train(
         path = latest_checkpoint(config.out) if str(resume) == "auto" else Path(resume)
         saved, path = run_config_of(path)
         check_same_models(saved, config, f"checkpoint {str(path)!r}", resume=True)
+    if strategy.is_main:
+        check_run_folder(config.out, path, overwrite)
     strategy.setup()
     try:
         return _train(config, strategy, path, progress, on_trainer)

@@ -30,7 +30,14 @@ from torchvision.utils import make_grid
 
 from .._validation import InputError, check_choice, check_int
 
-__all__ = ["FORMATS", "NPZ_KEY", "to_uint8_nhwc", "write_image_folder", "write_samples"]
+__all__ = [
+    "FORMATS",
+    "NPZ_KEY",
+    "to_uint8_nhwc",
+    "write_image_folder",
+    "write_png",
+    "write_samples",
+]
 
 FORMATS = ("png", "npz", "pt")
 NPZ_KEY = "arr_0"
@@ -82,6 +89,11 @@ def _nhwc(images: torch.Tensor) -> np.ndarray:
 def _png_image(pixels: np.ndarray) -> Image.Image:
     """One ``(H, W, C)`` uint8 image as a grey (``C == 1``) or RGB PIL image."""
     return Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
+
+
+def write_png(pixels: np.ndarray, path: str | os.PathLike) -> None:
+    """Write one uint8 image ``(H, W, C)`` (``C`` 1 or 3) as a grey or RGB PNG."""
+    _png_image(pixels).save(path, format="PNG")
 
 
 def _format_of(out: Path, format: str | None) -> str:
@@ -161,5 +173,5 @@ def write_image_folder(images: torch.Tensor, folder: str | os.PathLike) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     width = max(6, len(str(len(pixels) - 1)))
     for index, image in enumerate(pixels):
-        _png_image(image).save(folder / f"{index:0{width}d}.png")
+        write_png(image, folder / f"{index:0{width}d}.png")
     return folder

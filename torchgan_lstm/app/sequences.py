@@ -8,10 +8,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .._random import forked_rng
 from .._validation import InputError, check_int
 
-__all__ = ["SEQUENCE_FORMATS", "evaluate_sequence_generator", "write_sequence_samples"]
+__all__ = [
+    "SEQUENCE_FORMATS",
+    "SequenceWriter",
+    "evaluate_sequence_generator",
+    "write_sequence_samples",
+]
 
 SEQUENCE_FORMATS = ("npy", "csv")
 
@@ -24,8 +28,11 @@ def write_sequence_samples(
     seq_len: int | None = None,
     fmt: str | None = None,
     data_info: dict | None = None,
-) -> np.ndarray:
+) -> tuple[int, int, int]:
     """Generate ``n`` sequences and write them to ``out``, in the data's units where known.
+
+    They are generated and written in batches (:data:`~torchgan_lstm.app.commands.CHUNK`), so
+    memory stays bounded for any ``n``.
 
     Args:
         generator: a trained sequence generator (``sampler(n, device, seq_len=...)``).
@@ -39,38 +46,87 @@ def write_sequence_samples(
             without them the values stay in the model's [0, 1] range.
 
     Returns:
-        The array written.
+        The shape written, ``(n, seq_len, features)``.
 
     Raises:
-        InputError: an unknown format.
+        InputError: an unknown format, or the generator produced NaN or infinite values.
     """
+    from .commands import generated_batches
+
     out = Path(out)
     fmt = fmt or out.suffix.lower().lstrip(".")
     if fmt not in SEQUENCE_FORMATS:
-        raise InputError(
-            f"the checkpoint makes sequences: --out must end in .npy or .csv (or --format "
-            f"npy|csv), got {str(out)!r}"
-        )
-    info = data_info or {}
-    device = next(generator.parameters()).device
-    with forked_rng(device, seed), torch.no_grad():
-        fake = generator(*generator.sampler(n, device, seq_len=seq_len)).cpu().numpy()
-    if info:  # back to the data's own units
-        low, high = np.asarray(info["scaler_min"]), np.asarray(info["scaler_max"])
-        fake = fake * np.where(high > low, high - low, 1.0) + low
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "npy":
-        np.save(out, fake)
-    else:
-        names = info.get("feature_names") or [f"feature {k}" for k in range(fake.shape[2])]
-        lines = [",".join(["sequence", "step", *names])]
-        lines += [
-            ",".join([str(i), str(t), *(repr(float(v)) for v in fake[i, t])])
-            for i in range(fake.shape[0])
-            for t in range(fake.shape[1])
-        ]
-        out.write_text("\n".join(lines) + "\n")
-    return fake
+        raise InputError(f"format must be one of {SEQUENCE_FORMATS}, got {fmt!r} ({str(out)!r})")
+    check_int("n", n)
+    steps = generator.seq_len if seq_len is None else check_int("seq_len", seq_len)
+    shape = (n, steps, generator.features)
+    with SequenceWriter(out, fmt, shape, data_info) as writer:
+        for batch in generated_batches(generator, n, seed, seq_len=seq_len):
+            writer.write(batch.numpy())
+    return shape
+
+
+class SequenceWriter:
+    """Writes generated sequences batch by batch to ``.npy`` (a memory map) or ``.csv``, in the
+    data's units where ``data_info`` gives its scaling.
+
+    Args:
+        out: the file (missing parent folders are created).
+        fmt: ``"npy"`` or ``"csv"``.
+        shape: ``(n, seq_len, features)`` of everything that will be written.
+        data_info: ``{"scaler_min", "scaler_max", "feature_names"}`` or ``None``/``{}``.
+    """
+
+    def __init__(self, out: Path, fmt: str, shape: tuple[int, int, int], data_info: dict | None):
+        self.out, self.fmt, self.shape = Path(out), fmt, shape
+        info = data_info or {}
+        self._scale = None
+        if info:
+            low, high = np.asarray(info["scaler_min"]), np.asarray(info["scaler_max"])
+            self._scale = (np.where(high > low, high - low, 1.0), low)
+        self.names = info.get("feature_names") or [f"feature {k}" for k in range(shape[2])]
+        self._written = 0
+        self._file = None
+
+    def bytes_estimate(self) -> int:
+        """About how many bytes the file will take."""
+        n, steps, features = self.shape
+        if self.fmt == "npy":
+            return n * steps * features * (8 if self._scale else 4) + 128
+        return n * steps * (16 + 25 * features)
+
+    def __enter__(self) -> SequenceWriter:
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        if self.fmt == "npy":
+            dtype = np.float64 if self._scale else np.float32
+            self._file = np.lib.format.open_memmap(self.out, "w+", dtype, self.shape)
+        else:
+            self._file = self.out.open("w")
+            self._file.write(",".join(["sequence", "step", *self.names]) + "\n")
+        return self
+
+    def write(self, batch: np.ndarray) -> None:
+        """Append the next ``(batch, seq_len, features)`` sequences."""
+        if self._scale is not None:
+            batch = batch * self._scale[0] + self._scale[1]
+        first = self._written
+        if self.fmt == "npy":
+            self._file[first : first + len(batch)] = batch
+        else:
+            self._file.writelines(
+                ",".join([str(first + i), str(t), *(repr(float(v)) for v in batch[i, t])]) + "\n"
+                for i in range(batch.shape[0])
+                for t in range(batch.shape[1])
+            )
+        self._written += len(batch)
+
+    def __exit__(self, *exc) -> None:
+        if self.fmt == "npy":
+            self._file.flush()
+            del self._file
+        else:
+            self._file.close()
+        self._file = None
 
 
 def evaluate_sequence_generator(
