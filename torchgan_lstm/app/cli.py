@@ -121,6 +121,9 @@ def build_parser() -> ArgumentParser:
         exit_on_error=False,
         default_env=False,
     )
+    from .. import __version__  # here, not at the top: the package imports its parts first
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subcommands(dest="command")
 
     commands.add_subcommand("train", train_parser(), help="train a GAN with TorchGAN's Trainer")
