@@ -346,6 +346,16 @@ def test_help_says_what_each_option_does_and_its_default():
     )
 
 
+def test_version_prints_the_packages_version_and_exits_0(capsys):
+    import torchgan_lstm
+    from torchgan_lstm.app.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == f"torchgan-lstm {torchgan_lstm.__version__}"
+
+
 def test_an_unexpected_error_keeps_its_traceback(monkeypatch, tmp_path):
     from torchgan_lstm.app import cli as cli_module
     from torchgan_lstm.app import run

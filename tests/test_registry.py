@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 from importlib.metadata import entry_points
 
 import pytest
@@ -9,6 +10,7 @@ import torch.nn as nn
 import torchgan.models
 
 import torchgan_lstm
+import torchgan_lstm.registry
 from torchgan_lstm import get_model, get_model_builder, list_models, register_model
 from torchgan_lstm.models import ConvDiscriminator, LSTMGenerator
 
@@ -56,3 +58,20 @@ def test_register_model_decorator_and_duplicate_names():
             register_model("tiny_test_generator")(lambda: None)
     finally:
         torchgan_lstm.registry._MODELS.pop("tiny_test_generator")
+
+
+def test_register_model_also_works_bare_and_returns_the_class_itself():
+    @register_model
+    class TinyBareGenerator(LSTMGenerator):
+        pass
+
+    try:
+        assert isinstance(TinyBareGenerator, type)  # not replaced by the decorator's inner function
+        assert get_model_builder("tinybaregenerator") is TinyBareGenerator
+    finally:
+        torchgan_lstm.registry._MODELS.pop("tinybaregenerator")
+
+
+def test_the_registry_docstring_example_runs_as_a_doctest():
+    result = doctest.testmod(torchgan_lstm.registry, raise_on_error=False)
+    assert result.attempted >= 4 and result.failed == 0

@@ -40,6 +40,6 @@ __all__ = [
     "register_model",
     "train",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 compat.apply()

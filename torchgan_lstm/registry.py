@@ -4,9 +4,15 @@
 command line or a config file can name any of them::
 
     >>> from torchgan_lstm import get_model, list_models
-    >>> list_models()
-    ['conv_discriminator', 'dcgan_discriminator', 'dcgan_generator', 'lstm_generator']
+    >>> list_models()  # doctest: +NORMALIZE_WHITESPACE
+    ['conv_discriminator', 'conv_sequence_discriminator', 'dcgan_discriminator',
+     'dcgan_generator', 'lstm_generator', 'lstm_sequence_discriminator',
+     'lstm_sequence_generator']
+    >>> list_models("*_generator")
+    ['dcgan_generator', 'lstm_generator', 'lstm_sequence_generator']
     >>> generator = get_model("lstm_generator", out_channels=1, decoder="rows")
+    >>> type(generator).__name__
+    'LSTMGenerator'
 """
 
 from __future__ import annotations
@@ -34,18 +40,24 @@ _MODELS: dict[str, Callable[..., nn.Module]] = {}
 T = TypeVar("T", bound=Callable[..., nn.Module])
 
 
-def register_model(name: str | None = None) -> Callable[[T], T]:
+def register_model(name: str | T | None = None) -> Callable[[T], T] | T:
     """Decorator that registers a model class or builder function under ``name``.
 
+    Both forms work: ``@register_model()`` or ``@register_model`` (the key is then the
+    callable's name in lower case) and ``@register_model("my_generator")``.
+
     Args:
-        name: the registry key; defaults to the callable's ``__name__`` in lower case.
+        name: the registry key; defaults to the callable's ``__name__`` in lower case. Given a
+            callable instead (the bare ``@register_model`` form), registers it directly.
 
     Returns:
-        The decorator, which returns the callable unchanged.
+        The decorator, which returns the callable unchanged; in the bare form, the callable.
 
     Raises:
         ValueError: another callable is already registered under that name.
     """
+    if callable(name):  # the bare form: @register_model applied to the class itself
+        return register_model()(name)
 
     def wrapper(fn: T) -> T:
         key = name if name is not None else fn.__name__.lower()

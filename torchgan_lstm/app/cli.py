@@ -161,6 +161,9 @@ def build_parser() -> ArgumentParser:
         default_env=False,
         parser_mode=LOADER_MODE,
     )
+    from .. import __version__  # here, not at the top: the package imports its parts first
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subcommands(dest="command")
 
     commands.add_subcommand("train", train_parser(), help="train a GAN with TorchGAN's Trainer")

@@ -317,6 +317,8 @@ def train(
 ) -> dict:
     """Train with TorchGAN's ``Trainer``; write checkpoints, logs, samples and metrics.
 
+    Checkpoints written before a failure (see Raises) are kept as they were.
+
     Args:
         config: the run (not modified).
         resume: a checkpoint to continue from (``"auto"``: the newest under ``config.out``).
@@ -340,7 +342,6 @@ def train(
             of another configuration; all raised before the first training step.
         TrainingDiverged: a loss became ``nan`` or infinite (names the loss and the step).
         DataLoaderFailed: the data loader raised (names the step and the cause).
-        Checkpoints written before either failure are kept as they were.
     """
     config = config.validate()
     strategy = strategy if strategy is not None else SingleProcess(config.device)

@@ -166,7 +166,10 @@ class DiscriminativeScore(_PostHocScore):
     """:func:`discriminative_score` as a TorchGAN metric (see :class:`SequenceMetric`).
 
     Args:
-        real, runs, seed, chunk_size: as :class:`SequenceMetric`.
+        real: as for :class:`SequenceMetric`.
+        runs: as for :class:`SequenceMetric`.
+        seed: as for :class:`SequenceMetric`.
+        chunk_size: as for :class:`SequenceMetric`.
         iterations: post-hoc classifier iterations (``None``: TimeGAN's 2,000).
         batch_size: sequences of each set per iteration (TimeGAN: 128).
     """
@@ -182,7 +185,10 @@ class PredictiveScore(_PostHocScore):
     """:func:`predictive_score` as a TorchGAN metric (see :class:`SequenceMetric`).
 
     Args:
-        real, runs, seed, chunk_size: as :class:`SequenceMetric`.
+        real: as for :class:`SequenceMetric`.
+        runs: as for :class:`SequenceMetric`.
+        seed: as for :class:`SequenceMetric`.
+        chunk_size: as for :class:`SequenceMetric`.
         iterations: post-hoc predictor iterations (``None``: TimeGAN's 5,000).
         batch_size: sequences per iteration (TimeGAN: 128).
     """

@@ -36,17 +36,22 @@ class RunTrainer(DeviceLoggingMixin, Trainer):
     sync-free logging.
 
     Args:
-        models, losses_list, **kwargs: as for ``torchgan.trainer.Trainer``.
+        models: as for ``torchgan.trainer.Trainer``.
+        losses_list: as for ``torchgan.trainer.Trainer``.
         strategy: one process (default) or :class:`~torchgan_lstm.trainer.distributed.Torchrun`.
         ema_decay: ``> 0`` keeps a :class:`~torchgan_lstm.trainer.ema.GeneratorEMA` of the
             model named ``generator`` with this decay; ``0`` keeps none.
-        amp, compile, channels_last: speed switches applied to the models after the average is
-            copied (it stays plain float32) and before the strategy wraps them
+        amp: bf16 autocast of the models' forward passes. Like ``compile`` and
+            ``channels_last``, a speed switch applied to the models after the average is copied
+            (it stays plain float32) and before the strategy wraps them
             (:func:`~torchgan_lstm.trainer.acceleration.accelerate`).
+        compile: ``torch.compile`` the models.
+        channels_last: NHWC memory format for the convolutions.
         log_every: read loss and gradient statistics from the device every this many steps
             (and before every checkpoint) instead of after each step
             (:class:`~torchgan_lstm.trainer.device_logging.DeviceLoggingMixin`); ``None``:
             TorchGAN's own per-step reads.
+        **kwargs: the other arguments of ``torchgan.trainer.Trainer``.
 
     Raises:
         InputError: ``ema_decay > 0`` without a model named ``generator``, or a model the
