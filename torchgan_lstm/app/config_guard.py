@@ -110,12 +110,22 @@ def check_argv(argv: Sequence[str]) -> None:
 
     Raises:
         InputError: a class path names no registered model, or a config file is missing,
-            unreadable, too large or not bounded YAML (the message names the option and file).
+            unreadable, too large, not bounded YAML or not a mapping of settings (the message
+            names the option and file).
     """
     for option, value in _option_values(argv):
         if option == "--config":
             data = _document(value, option)
-            check_document(data, f"--config {value!r}")
+            where = f"--config {value!r}"
+            if data is not None and not isinstance(data, dict):
+                raise InputError(
+                    f"{where} must hold a mapping of settings (key: value lines), got "
+                    f"{type(data).__name__}"
+                )
+            if isinstance(data, dict) and "config" in data:
+                raise InputError(f"{where}: 'config' is not a setting; a config file cannot "
+                                 f"name another one")  # fmt: skip
+            check_document(data, where)
         elif option in _CLASS_OPTIONS:
             data = _document(value, option)
             if isinstance(data, dict):
