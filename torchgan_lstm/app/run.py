@@ -13,6 +13,7 @@ then writes a checkpoint, a sample grid and the metrics every ``eval_every`` ste
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import time
@@ -23,7 +24,13 @@ import torch
 from torch.optim import Adam
 
 from .._validation import InputError
-from ..checkpoint import CheckpointError, check_state_dict, remove_stale_temporaries, safe_load
+from ..checkpoint import (
+    CheckpointError,
+    check_finite_weights,
+    check_state_dict,
+    remove_stale_temporaries,
+    safe_load,
+)
 from ..data import build_dataset, build_sequence_dataset
 from ..losses import build_losses
 from ..trainer import BudgetSpent, RunTrainer, SingleProcess, StepLoader
@@ -205,8 +212,9 @@ def run_config_of(path: str | Path) -> tuple[RunConfig, Path]:
         ``(resolved RunConfig, checkpoint path)``.
 
     Raises:
-        CheckpointError: no checkpoint there, an unsafe or unreadable file, or no run
-            configuration inside.
+        CheckpointError: no checkpoint there, an unsafe or unreadable file, no run
+            configuration inside, or weights, optimizer state or data scaling holding NaN or
+            infinite values (the message names the tensor).
     """
     path = Path(path)
     checkpoint_path = latest_checkpoint(path) if path.is_dir() else path
@@ -216,7 +224,21 @@ def run_config_of(path: str | Path) -> tuple[RunConfig, Path]:
             f"{str(checkpoint_path)!r} is not a torchgan-lstm run checkpoint "
             f"(no run_config/generator)"
         )
+    check_finite_weights(checkpoint, checkpoint_path)
+    _check_data_info(checkpoint.get("data_info") or {}, checkpoint_path)
     return RunConfig.from_dict(checkpoint["run_config"]).resolved(), checkpoint_path
+
+
+def _check_data_info(info: dict, path: Path) -> None:
+    for key in ("scaler_min", "scaler_max"):
+        values = info.get(key, [])
+        if not isinstance(values, list) or not all(
+            isinstance(v, int | float) and math.isfinite(v) for v in values
+        ):
+            raise CheckpointError(
+                f"checkpoint {str(path)!r}: data_info.{key} must be a list of finite numbers, "
+                f"got {values!r:.200}"
+            )
 
 
 def load_data_info(path: str | Path) -> dict:
