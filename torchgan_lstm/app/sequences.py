@@ -10,6 +10,7 @@ import torch
 
 from .._random import forked_rng
 from .._validation import InputError, check_int
+from .samples import check_finite_samples
 
 __all__ = ["SEQUENCE_FORMATS", "evaluate_sequence_generator", "write_sequence_samples"]
 
@@ -42,7 +43,8 @@ def write_sequence_samples(
         The array written.
 
     Raises:
-        InputError: an unknown format.
+        InputError: an unknown format, or the generator produced NaN or infinite values
+            (nothing is written).
     """
     out = Path(out)
     fmt = fmt or out.suffix.lower().lstrip(".")
@@ -58,6 +60,7 @@ def write_sequence_samples(
     if info:  # back to the data's own units
         low, high = np.asarray(info["scaler_min"]), np.asarray(info["scaler_max"])
         fake = fake * np.where(high > low, high - low, 1.0) + low
+    check_finite_samples(fake, "the generated sequences")
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "npy":
         np.save(out, fake)
