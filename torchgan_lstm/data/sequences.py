@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from .._memory import check_memory
 from .._validation import InputError, check_int
 from .idx import load_fashion_mnist
 
@@ -164,11 +165,14 @@ def sines(n: int = 10000, seq_len: int = 24, features: int = 5, seed: int = 0) -
         float64 ``(n, seq_len, features)`` in ``[0, 1]``.
 
     Raises:
-        ValueError: an argument is out of range.
+        ValueError: an argument is out of range, or the sines would not fit in this machine's
+            memory.
     """
     check_int("n", n)
     check_int("seq_len", seq_len, minimum=2)
     check_int("features", features)
+    # float64 draws and their broadcast, then the dataset's float32 copy
+    check_memory(f"seq_len={seq_len}", n * seq_len * features * 28, f"for {n} sines")
     rng = np.random.default_rng(seed)
     freq = rng.uniform(0, 0.1, (n, 1, features))
     phase = rng.uniform(0, 0.1, (n, 1, features))
@@ -246,13 +250,19 @@ def sliding_windows(data: np.ndarray, seq_len: int, stride: int = 1) -> np.ndarr
         ``(windows, seq_len, features)``, ``windows = (rows - seq_len) // stride + 1``, a copy.
 
     Raises:
-        ValueError: ``seq_len`` or ``stride`` is out of range, or ``data`` has fewer rows than
-            ``seq_len``.
+        ValueError: ``seq_len`` or ``stride`` is out of range, ``data`` has fewer rows than
+            ``seq_len``, or the windows would not fit in this machine's memory.
     """
     _check_window(seq_len, stride)
     if len(data) < seq_len:
         raise InputError(f"the data has {len(data)} rows, fewer than seq_len={seq_len}")
     starts = np.arange(0, len(data) - seq_len + 1, stride)
+    # float64 windows, then the dataset's float32 copy
+    check_memory(
+        f"seq_len={seq_len} with stride={stride}",
+        len(starts) * seq_len * np.shape(data)[-1] * 12,
+        f"for {len(starts)} windows",
+    )
     return np.stack([data[s : s + seq_len] for s in starts])
 
 
