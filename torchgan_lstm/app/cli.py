@@ -334,11 +334,13 @@ def _evaluate(args) -> dict:
 
     from ..metrics import ClassCoverage, ClassImbalance, FrechetClassifierDistance, SharedSamples
     from ..trainer.strategy import resolve_device
+    from .resources import check_sampling_memory
     from .run import load_generator
 
     check_int("samples", args.samples, minimum=2)
     device = resolve_device(args.device)
     generator, config = load_generator(args.checkpoint, device)
+    check_sampling_memory(config.generator, args.samples, f"--samples {args.samples}")
     if config.data.sequences:
         return _evaluate_sequences(args, generator, config, device)
     kw = {"sample_size": args.samples, "device": str(device), "shared": SharedSamples()}

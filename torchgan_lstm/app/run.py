@@ -39,6 +39,7 @@ from ..trainer.progress import attach_progress_bar
 from ..trainer.sequence_plots import use_sequence_plots
 from .config import RunConfig, natural_channels
 from .outputs import write_config, write_outputs
+from .resources import check_checkpoint_models
 
 __all__ = [
     "build_metrics",
@@ -213,8 +214,9 @@ def run_config_of(path: str | Path) -> tuple[RunConfig, Path]:
 
     Raises:
         CheckpointError: no checkpoint there, an unsafe or unreadable file, no run
-            configuration inside, or weights, optimizer state or data scaling holding NaN or
-            infinite values (the message names the tensor).
+            configuration inside, weights, optimizer state or data scaling holding NaN or
+            infinite values (the message names the tensor), or a stored configuration whose
+            models would not fit in this machine's memory.
     """
     path = Path(path)
     checkpoint_path = latest_checkpoint(path) if path.is_dir() else path
@@ -226,7 +228,9 @@ def run_config_of(path: str | Path) -> tuple[RunConfig, Path]:
         )
     check_finite_weights(checkpoint, checkpoint_path)
     _check_data_info(checkpoint.get("data_info") or {}, checkpoint_path)
-    return RunConfig.from_dict(checkpoint["run_config"]).resolved(), checkpoint_path
+    config = RunConfig.from_dict(checkpoint["run_config"]).resolved()
+    check_checkpoint_models(config, f"checkpoint {str(checkpoint_path)!r}")
+    return config, checkpoint_path
 
 
 def _check_data_info(info: dict, path: Path) -> None:

@@ -10,6 +10,7 @@ import torch
 
 from .._random import forked_rng
 from .._validation import InputError, check_int
+from .resources import check_rollout_memory
 from .samples import check_finite_samples
 
 __all__ = ["SEQUENCE_FORMATS", "evaluate_sequence_generator", "write_sequence_samples"]
@@ -43,8 +44,9 @@ def write_sequence_samples(
         The array written.
 
     Raises:
-        InputError: an unknown format, or the generator produced NaN or infinite values
-            (nothing is written).
+        InputError: an unknown format, ``n`` or ``seq_len`` out of range or too large for
+            this machine's memory, or the generator produced NaN or infinite values (nothing is
+            written).
     """
     out = Path(out)
     fmt = fmt or out.suffix.lower().lstrip(".")
@@ -53,6 +55,10 @@ def write_sequence_samples(
             f"the checkpoint makes sequences: --out must end in .npy or .csv (or --format "
             f"npy|csv), got {str(out)!r}"
         )
+    check_int("n", n)
+    if seq_len is not None:
+        check_int("seq_len", seq_len, minimum=1)
+    check_rollout_memory(generator, n, seq_len)
     info = data_info or {}
     device = next(generator.parameters()).device
     with forked_rng(device, seed), torch.no_grad():
