@@ -196,3 +196,35 @@ def sines_run(tmp_path_factory):
     if cli.main(["train", *SINES_TINY, "--out", str(out)]) != 0:
         raise RuntimeError("the tiny sines run failed")
     return out
+
+
+def tiny_image_run(folder, **settings):
+    """Train a two-step run of tiny models on 48 blob images of 16 px into ``folder / "run"``
+    (under a second on a CPU); return the path of its checkpoint."""
+    import contextlib
+    import io
+
+    from torchgan_lstm import ModelSpec, RunConfig, train
+
+    folder.mkdir(parents=True, exist_ok=True)
+    config = RunConfig(batch_size=16, eval_every=2, max_steps=2, metric_samples=0, sample_size=4)
+    config.data.root, config.data.image_size, config.data.download = (
+        write_idx_blobs(folder),
+        SMALL_SIZE,
+        False,
+    )
+    config.generator = ModelSpec(
+        "LSTMGenerator", {"hidden_size": 8, "step_channels": 4, "encoding_dims": 8}
+    )
+    config.discriminator = ModelSpec("ConvDiscriminator", {"step_channels": 4, "num_layers": 2})
+    config.out = str(folder / "run")
+    for name, value in settings.items():
+        setattr(config, name, value)
+    with contextlib.redirect_stdout(io.StringIO()):
+        return train(config, progress=False)["checkpoint"]
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory):
+    """A real run checkpoint (LSTM generator with an average, conv critic, 16 px images)."""
+    return tiny_image_run(tmp_path_factory.mktemp("tiny"))

@@ -145,3 +145,67 @@ def test_stale_temporaries_from_a_killed_save_are_removed(tmp_path):
     (tmp_path / "gan0.model").write_bytes(b"kept")
     assert [p.name for p in remove_stale_temporaries(tmp_path)] == [".gan0.model.x1y2.tmp"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gan0.model"]
+
+
+def _poison(checkpoint_path, out_folder, part: str, value: float = float("nan")):
+    """A copy of a real run folder whose checkpoint holds ``value`` in one tensor of ``part``;
+    return the copied checkpoint and the poisoned tensor's name."""
+    import shutil
+    from pathlib import Path
+
+    run = Path(checkpoint_path).parent.parent
+    shutil.copytree(run, out_folder)
+    path = out_folder / "checkpoints" / Path(checkpoint_path).name
+    checkpoint = safe_load(path)
+    state = checkpoint[part]
+    if part.startswith("optimizer"):  # {"state": {index: {"exp_avg": ...}}}
+        state = {f"state.{i}.{k}": v for i, s in state["state"].items() for k, v in s.items()}
+    name = next(k for k, v in state.items() if isinstance(v, torch.Tensor) and v.numel() >= 12)
+    state[name].view(-1)[:12] = value
+    torch.save(checkpoint, path)
+    return path, name
+
+
+@pytest.mark.parametrize(
+    ("command", "part"),
+    [
+        ("sample", "generator"),
+        ("sample", "generator_ema"),
+        ("evaluate", "generator_ema"),
+        ("export", "generator"),
+        ("resume", "discriminator"),
+        ("resume", "optimizer_generator"),
+    ],
+)
+def test_non_finite_weights_are_refused_by_every_command_naming_the_tensor(
+    command, part, tiny_checkpoint, tmp_path, capsys
+):
+    from torchgan_lstm.app import cli
+
+    path, name = _poison(tiny_checkpoint, tmp_path / "run", part, float("inf"))
+    out = tmp_path / "out"
+    argv = {
+        "sample": ["sample", str(path), "--out", f"{out}.png", "--device", "cpu"],
+        "evaluate": ["evaluate", str(path), "--device", "cpu", "--json", f"{out}.json"],
+        "export": ["export", str(path), str(out)],
+        "resume": ["train", "--resume", str(path), "--max_steps", "4", "--progress", "false"],
+    }[command]
+    before = sorted(p.name for p in (tmp_path / "run").rglob("*"))
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(argv)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"{part} tensor" in err and name in err and "12 NaN/inf values" in err, err
+    assert str(path) in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"], "nothing was written"
+    assert sorted(p.name for p in (tmp_path / "run").rglob("*")) == before
+
+
+def test_non_finite_data_scaling_in_a_checkpoint_is_refused(tiny_checkpoint, tmp_path):
+    path, _ = _poison(tiny_checkpoint, tmp_path / "run", "generator", 0.0)
+    checkpoint = safe_load(path)
+    checkpoint["data_info"] = {"scaler_min": [0.0], "scaler_max": [float("nan")]}
+    torch.save(checkpoint, path)
+    with pytest.raises(CheckpointError, match=r"data_info.scaler_max must be a list of finite"):
+        load_generator(path)

@@ -186,8 +186,17 @@ def test_evaluate_prints_and_writes_the_metrics(trained_run, tmp_path):
             'Parser key "max_steps": Does not validate against any of the Union',
         ),
         (["--hidden_size", "16"], "unrecognized arguments: --hidden_size 16"),
-        (
-            ["--batch_size", "100000"],
+        (  # models small enough for a batch of 100000 to fit in a workstation's memory
+            [
+                "--batch_size",
+                "100000",
+                "--generator.step_channels",
+                "4",
+                "--generator.hidden_size",
+                "4",
+                "--discriminator.step_channels",
+                "4",
+            ],
             "batch_size must be between 1 and the 60000 samples per epoch",
         ),
         (["--data.root", "/nonexistent/fashion"], "Fashion-MNIST (train split) not found"),

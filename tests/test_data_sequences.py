@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -174,3 +175,35 @@ def test_fashion_mnist_rows_are_labelled_sequences_of_rows(tmp_path):
     assert dataset.num_classes == 10 and dataset[3][1] == 3
     x = dataset.sequences
     assert x.min() == 0 and x.max() == 1
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (
+            ["5,7"] * 6,
+            r"data\.csv: at least one column must vary, got every column constant \('a', 'b'\)",
+        ),
+        (
+            [f"{i},{1e308 if i == 3 else i}" for i in range(6)],
+            r"data\.csv: column 'b' must hold values within \+-1e\+30 .*, got 1e\+308",
+        ),
+        (
+            [f"{-3e38 * i},{i}" for i in range(6)],
+            r"data\.csv: column 'a' must hold values within \+-1e\+30 .*, got 1.5e\+39",
+        ),
+    ],
+)
+def test_a_csv_training_cannot_scale_exits_2_before_training(rows, message, tmp_path, capsys):
+    from torchgan_lstm.app import cli
+
+    path = write_csv(tmp_path / "data.csv", "\n".join(["a,b", *rows]) + "\n")
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(
+            ["train", "--data.dataset", f"csv:{path}", "--data.seq_len", "3",
+             "--out", str(tmp_path / "run"), "--max_steps", "2", "--progress", "false"]
+        )  # fmt: skip
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and re.search(message, err), err
+    assert not (tmp_path / "run").exists()

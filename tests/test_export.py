@@ -187,3 +187,18 @@ def test_corrupt_weights_and_missing_files_are_clear_errors(tmp_path):
     (tmp_path / "model.safetensors").unlink()
     with pytest.raises(FileNotFoundError, match=r"model\.safetensors not found"):
         load_exported(tmp_path)
+
+
+def test_weights_holding_nan_or_inf_are_refused_naming_the_tensor(tmp_path):
+    from safetensors.torch import save_file
+
+    export_generator(LSTMGenerator(**LSTM_ARGS), "lstm_generator", LSTM_ARGS, tmp_path)
+    state = load_file(tmp_path / "model.safetensors")
+    state["decoder.lstm.weight_hh_l0"][0, :5] = torch.tensor([float("nan")] * 4 + [float("inf")])
+    save_file(state, tmp_path / "model.safetensors")
+    with pytest.raises(
+        ExportError,
+        match=r"model\.safetensors: tensor 'decoder\.lstm\.weight_hh_l0' must be finite, got 5 "
+        r"NaN/inf values",
+    ):
+        load_exported(tmp_path)

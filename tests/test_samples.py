@@ -146,3 +146,45 @@ def test_images_that_are_not_a_generated_batch_are_refused(tmp_path, x, message)
 def test_nrow_must_be_a_positive_integer(tmp_path):
     with pytest.raises(ValueError, match="nrow must be >= 1, got 0"):
         write_samples(images(2), tmp_path / "s.png", nrow=0)
+
+
+def overflowing_checkpoint(checkpoint_path, folder):
+    """A copy of a real checkpoint whose generator weights are finite but so large (1e30 times
+    the trained ones) that its images come out NaN."""
+    from torchgan_lstm.checkpoint import safe_load
+
+    checkpoint = safe_load(checkpoint_path)
+    for part in ("generator", "generator_ema"):
+        for name, value in checkpoint[part].items():
+            if isinstance(value, torch.Tensor) and value.is_floating_point():
+                value.mul_(1 if "running_var" in name else 1e30)
+    folder.mkdir()
+    torch.save(checkpoint, folder / "gan0.model")
+    return folder / "gan0.model"
+
+
+@pytest.mark.parametrize("out", ["grid.png", "batch.npz", "batch.pt", "folder"])
+def test_a_generator_producing_nan_writes_nothing_and_exits_2(
+    out, tiny_checkpoint, tmp_path, capsys
+):
+    from torchgan_lstm.app import cli
+
+    path = overflowing_checkpoint(tiny_checkpoint, tmp_path / "checkpoint")
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["sample", str(path), "--out", str(tmp_path / out), "--n", "4"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "must be finite, got 1024 NaN/inf values of 1024: the generator produced NaN/inf" in err
+    assert not (tmp_path / out).exists()
+
+
+def test_finite_samples_pass_and_any_nan_is_counted():
+    from torchgan_lstm.app.samples import check_finite_samples
+
+    check_finite_samples(images(3))
+    check_finite_samples(np.arange(3))  # integers are always finite
+    x = images(3)
+    x[1, 0, :2, :3] = float("-inf")
+    with pytest.raises(ValueError, match="samples must be finite, got 6 NaN/inf values of 768"):
+        check_finite_samples(x)

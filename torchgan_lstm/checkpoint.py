@@ -22,8 +22,10 @@ __all__ = [
     "CheckpointError",
     "allow_checkpoint_classes",
     "atomic_save",
+    "check_finite_weights",
     "check_state_dict",
     "checkpoint_safe_classes",
+    "nonfinite_tensors",
     "remove_stale_temporaries",
     "safe_load",
     "state_dict_mismatches",
@@ -37,6 +39,14 @@ _REFUSAL_MARKERS = ("unsupported global", "allowlisted", "unrecognized function"
 # torch's own lines around the reason; the first of them advises weights_only=False, which is
 # exactly what must not be done with a file from a stranger, so it is never shown.
 _BOILERPLATE = ("Weights only load failed", "Check the documentation", "Please file an issue")
+# The parts of a run checkpoint that hold numbers a run samples from or trains on.
+_WEIGHT_PARTS = (
+    "generator",
+    "generator_ema",
+    "discriminator",
+    "optimizer_generator",
+    "optimizer_discriminator",
+)
 
 
 class CheckpointError(InputError):
@@ -221,3 +231,55 @@ def _first(items: Iterable[str], n: int) -> str:
     items = list(items)
     more = f"; and {len(items) - n} more" if len(items) > n else ""
     return "; ".join(items[:n]) + more
+
+
+def nonfinite_tensors(tensors: object, prefix: str = "") -> list[tuple[str, int, int]]:
+    """The floating-point tensors in ``tensors`` that hold NaN or infinite values.
+
+    Args:
+        tensors: a tensor, or a state dictionary (nested dictionaries and lists are walked,
+            as in an optimizer's state); anything else holds no tensor.
+        prefix: prepended to the names, for nested parts.
+
+    Returns:
+        ``(name, NaN/inf count, element count)`` per such tensor, names dotted as in
+        ``state_dict()`` (``lstm.weight_hh_l0``, ``state.3.exp_avg``); empty when all are finite.
+    """
+    if isinstance(tensors, torch.Tensor):
+        if not (tensors.is_floating_point() or tensors.is_complex()):
+            return []
+        bad = tensors.numel() - int(torch.isfinite(tensors).sum())
+        return [(prefix or "tensor", bad, tensors.numel())] if bad else []
+    if isinstance(tensors, Mapping):
+        items = tensors.items()
+    elif isinstance(tensors, list | tuple):
+        items = enumerate(tensors)
+    else:
+        return []
+    found = []
+    for key, value in items:
+        found += nonfinite_tensors(value, f"{prefix}.{key}" if prefix else str(key))
+    return found
+
+
+def check_finite_weights(checkpoint: Mapping, path: str | os.PathLike) -> None:
+    """Refuse a run checkpoint whose weights or optimizer state hold NaN or infinite values:
+    such a file samples NaN images and resumes into a run that cannot recover.
+
+    Args:
+        checkpoint: the loaded checkpoint dictionary.
+        path: the file it came from, for the message.
+
+    Raises:
+        CheckpointError: names the file, the part (``generator``, ``generator_ema``,
+            ``discriminator``, an optimizer) and the first tensor holding NaN/inf values.
+    """
+    for part in _WEIGHT_PARTS:
+        bad = nonfinite_tensors(checkpoint.get(part))
+        if bad:
+            name, count, total = bad[0]
+            more = f" (and {len(bad) - 1} more tensors)" if len(bad) > 1 else ""
+            raise CheckpointError(
+                f"checkpoint {str(path)!r}: {part} tensor {name!r} must be finite, got {count} "
+                f"NaN/inf values of {total}{more}"
+            )

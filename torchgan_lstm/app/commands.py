@@ -9,47 +9,32 @@ grid, ``.npz`` or ``.pt`` must fit in memory and is refused with an estimate whe
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 
+from .._memory import format_bytes
 from .._random import forked_rng
 from .._validation import InputError, check_choice, check_int
 from .output_paths import check_output_file, check_output_folder
+from .resources import check_rollout_memory, check_sampling_memory
+from .samples import check_finite_samples
 
-__all__ = ["CHUNK", "SAMPLE_FORMATS", "evaluate", "export", "generated_batches", "sample"]
+__all__ = [
+    "CHUNK",
+    "SAMPLE_FORMATS",
+    "evaluate",
+    "export",
+    "generated_batches",
+    "sample",
+]
 
 SAMPLE_FORMATS = ("png", "npz", "pt", "folder")
 CHUNK = 500
-# In-memory formats hold the float batch, its uint8 or grid copy and the encoder's buffers.
-_IN_MEMORY_COPIES = 3
 # Per image on disk: at most the raw pixels plus PNG headers (PNG rarely compresses worse).
 _PNG_OVERHEAD = 1024
-
-
-def memory_budget() -> int:
-    """Bytes a command may hold at once: half of the memory this machine has available."""
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
-    except (ValueError, OSError, AttributeError):  # no sysconf: assume a small machine
-        return 2 << 30
-
-
-def _gib(n: float) -> str:
-    return f"{n / 2**30:,.1f} GiB"
-
-
-def _check_memory(needed: int, what: str) -> None:
-    budget = memory_budget()
-    if needed > budget:
-        raise InputError(
-            f"{what} needs about {_gib(needed)} of memory at once, more than the {_gib(budget)} "
-            f"this command may use here; ask for fewer, or a format written in batches "
-            f"(--format folder for images, .npy or .csv for sequences)"
-        )
 
 
 def _check_disk(path: Path, needed: int, what: str) -> None:
@@ -59,8 +44,8 @@ def _check_disk(path: Path, needed: int, what: str) -> None:
     free = shutil.disk_usage(existing).free
     if needed > free:
         raise InputError(
-            f"{what} needs about {_gib(needed)} on disk, but {str(existing)!r} has "
-            f"{_gib(free)} free"
+            f"{what} needs about {format_bytes(needed)} on disk, but {str(existing)!r} has "
+            f"{format_bytes(free)} free"
         )
 
 
@@ -73,8 +58,8 @@ def generated_batches(
     ``(n, seed)``, and the caller's random state is left as it was.
 
     Raises:
-        InputError: the generator produced NaN or infinite values (nothing of that batch is
-            returned).
+        InputError: the generator produced NaN or infinite values (that batch is not
+            returned; a file streamed batch by batch keeps the batches before it).
     """
     device = next(generator.parameters()).device
     extra = {} if seq_len is None else {"seq_len": seq_len}
@@ -82,13 +67,7 @@ def generated_batches(
         for start in range(0, n, CHUNK):
             size = min(CHUNK, n - start)
             batch = generator(*generator.sampler(size, device, **extra)).cpu()
-            bad = int((~torch.isfinite(batch)).sum())
-            if bad:
-                raise InputError(
-                    f"the generator produced {bad:,} NaN or infinite values in samples "
-                    f"{start}-{start + size - 1}; its weights are broken: nothing was written "
-                    f"for them"
-                )
+            check_finite_samples(batch, f"samples {start}-{start + size - 1}")
             yield batch
 
 
@@ -125,7 +104,7 @@ def sample(args) -> None:
     singles = [out.with_name(f"{out.stem}_{i:03d}.png") for i in range(min(args.singles, args.n))]
     for single in singles:
         check_output_file(single, "--singles' file", args.overwrite)
-    _check_memory(args.n * per_image * 4 * _IN_MEMORY_COPIES, f"--n {args.n} as --format {fmt}")
+    check_sampling_memory(config.generator, args.n, f"--n {args.n} as --format {fmt}")
     from .outputs import sample_grid
     from .samples import write_samples
 
@@ -185,7 +164,7 @@ def _sample_sequences(args, generator, config) -> None:
         raise InputError("--singles is for image checkpoints; this one makes sequences")
     features = config.generator.init_args["features"]
     writer = SequenceWriter(out, fmt, (args.n, seq_len, features), load_data_info(args.checkpoint))
-    _check_memory(CHUNK * seq_len * features * 4 * 8, f"--seq_len {seq_len}")
+    check_rollout_memory(generator, min(args.n, CHUNK), seq_len)
     _check_disk(out, writer.bytes_estimate(), f"--n {args.n} sequences of {seq_len} steps")
     with writer:
         for batch in generated_batches(generator, args.n, args.seed, seq_len=seq_len):
@@ -210,8 +189,7 @@ def evaluate(args) -> dict:
     generator, config = load_generator(args.checkpoint, device)
     if config.data.sequences:
         return _evaluate_sequences(args, generator, config, device)
-    channels, size = config.data.channels, config.data.image_size
-    _check_memory(args.samples * channels * size * size * 4 * 2, f"--samples {args.samples}")
+    check_sampling_memory(config.generator, args.samples, f"--samples {args.samples}")
     kw = {"sample_size": args.samples, "device": str(device), "shared": SharedSamples()}
     coverage = ClassCoverage(**kw)
     results = {}

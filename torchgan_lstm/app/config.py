@@ -34,6 +34,7 @@ from .data_config import (
     sequence_features,
 )
 from .model_spec import ModelSpec, check_plain, check_roles
+from .resources import check_run_memory
 
 __all__ = [
     "KIND_DEFAULTS",
@@ -214,8 +215,9 @@ class RunConfig(RunSettings):
         """Check every field and that the models build; return the resolved copy.
 
         Raises:
-            InputError: a field is out of range or unknown, a model refuses its arguments, or
-                the loss cannot train these models; the message names the field and value.
+            InputError: a field is out of range or unknown, a model refuses its arguments, the
+                loss cannot train these models, or the run would need more memory than this
+                machine has; the message names the field and value.
         """
         check_data(self.data)
         check_choice("loss", self.loss, LOSS_FAMILIES)
@@ -248,6 +250,7 @@ class RunConfig(RunSettings):
         config = self.resolved()
         for role in ("generator", "discriminator"):
             check_plain(role, getattr(config, role).init_args)
+        check_run_memory(config)  # before anything is built
         _, discriminator = config.build_models()
         pack = getattr(discriminator, "pack", 1)
         if config.batch_size % pack:

@@ -27,7 +27,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .._validation import InputError
-from ..checkpoint import state_dict_mismatches
+from ..checkpoint import nonfinite_tensors, state_dict_mismatches
 from ..registry import get_model_builder, list_models
 
 __all__ = [
@@ -199,7 +199,7 @@ def load_exported(directory: str | os.PathLike, device: torch.device | str = "cp
         ExportError (an ``InputError``): ``config.json`` is not an export this version reads,
             names an unregistered model or arguments the model refuses, or the weights file is
             unreadable or does not fit the model (the message lists the mismatching keys with
-            both shapes).
+            both shapes), or a tensor holds NaN or infinite values (the message names it).
     """
     folder = Path(directory)
     config_path, weights_path = folder / CONFIG_FILE, folder / WEIGHTS_FILE
@@ -215,5 +215,12 @@ def load_exported(directory: str | os.PathLike, device: torch.device | str = "cp
     except (SafetensorError, OSError) as err:
         raise ExportError(f"{weights_path} is not a readable safetensors file: {err}") from None
     _check_fits(model, state, f"{weights_path} does not fit {name}(**args) from {CONFIG_FILE}")
+    bad = nonfinite_tensors(state)
+    if bad:
+        tensor, count, total = bad[0]
+        raise ExportError(
+            f"{weights_path}: tensor {tensor!r} must be finite, got {count} NaN/inf values of "
+            f"{total}" + (f" (and {len(bad) - 1} more tensors)" if len(bad) > 1 else "")
+        )
     model.load_state_dict(state, strict=True)
     return model.to(device).eval()

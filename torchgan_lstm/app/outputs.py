@@ -12,6 +12,7 @@ import torch
 import torchvision
 
 from .._random import forked_rng
+from .samples import check_finite_samples
 
 __all__ = [
     "flat_hparams",
@@ -44,11 +45,15 @@ def sample_grid(
 
     The noise comes from a fork of the RNG seeded with ``seed``: the same grid for the same seed,
     and the caller's random state is left as it was.
+
+    Raises:
+        InputError: the generator produced NaN or infinite values (nothing is written).
     """
     device = next(generator.parameters()).device
     with forked_rng(device, seed):
         inputs = generator.sampler(n, device)
     images = generator(*inputs).cpu()
+    check_finite_samples(images)
     torchvision.utils.save_image(images, path, nrow=nrow, normalize=True, value_range=(-1, 1))
     return images
 

@@ -13,6 +13,7 @@ then writes a checkpoint, a sample grid and the metrics every ``eval_every`` ste
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import time
@@ -23,7 +24,13 @@ import torch
 from torch.optim import Adam
 
 from .._validation import InputError
-from ..checkpoint import CheckpointError, check_state_dict, remove_stale_temporaries, safe_load
+from ..checkpoint import (
+    CheckpointError,
+    check_finite_weights,
+    check_state_dict,
+    remove_stale_temporaries,
+    safe_load,
+)
 from ..data import build_dataset, build_sequence_dataset
 from ..losses import build_losses
 from ..trainer import BudgetSpent, RunTrainer, SingleProcess, StepLoader
@@ -33,6 +40,7 @@ from ..trainer.sequence_plots import use_sequence_plots
 from .config import RunConfig, natural_channels
 from .output_paths import check_run_folder
 from .outputs import write_config, write_outputs
+from .resources import check_checkpoint_models
 
 __all__ = [
     "build_metrics",
@@ -206,8 +214,10 @@ def run_config_of(path: str | Path) -> tuple[RunConfig, Path]:
         ``(resolved RunConfig, checkpoint path)``.
 
     Raises:
-        CheckpointError: no checkpoint there, an unsafe or unreadable file, or no run
-            configuration inside.
+        CheckpointError: no checkpoint there, an unsafe or unreadable file, no run
+            configuration inside, weights, optimizer state or data scaling holding NaN or
+            infinite values (the message names the tensor), or a stored configuration whose
+            models would not fit in this machine's memory.
     """
     path = Path(path)
     checkpoint_path = latest_checkpoint(path) if path.is_dir() else path
@@ -217,7 +227,23 @@ def run_config_of(path: str | Path) -> tuple[RunConfig, Path]:
             f"{str(checkpoint_path)!r} is not a torchgan-lstm run checkpoint "
             f"(no run_config/generator)"
         )
-    return RunConfig.from_dict(checkpoint["run_config"]).resolved(), checkpoint_path
+    check_finite_weights(checkpoint, checkpoint_path)
+    _check_data_info(checkpoint.get("data_info") or {}, checkpoint_path)
+    config = RunConfig.from_dict(checkpoint["run_config"]).resolved()
+    check_checkpoint_models(config, f"checkpoint {str(checkpoint_path)!r}")
+    return config, checkpoint_path
+
+
+def _check_data_info(info: dict, path: Path) -> None:
+    for key in ("scaler_min", "scaler_max"):
+        values = info.get(key, [])
+        if not isinstance(values, list) or not all(
+            isinstance(v, int | float) and math.isfinite(v) for v in values
+        ):
+            raise CheckpointError(
+                f"checkpoint {str(path)!r}: data_info.{key} must be a list of finite numbers, "
+                f"got {values!r:.200}"
+            )
 
 
 def load_data_info(path: str | Path) -> dict:

@@ -33,6 +33,7 @@ from .._validation import InputError, check_choice, check_int
 __all__ = [
     "FORMATS",
     "NPZ_KEY",
+    "check_finite_samples",
     "to_uint8_nhwc",
     "write_image_folder",
     "write_png",
@@ -56,9 +57,30 @@ def _check_images(images: object) -> torch.Tensor:
             f"images must have shape (N, C, H, W) with N >= 1 and C 1 or 3, got "
             f"{tuple(images.shape)}"
         )
-    if not torch.isfinite(images).all():
-        raise InputError("images must be finite, got NaN or infinite values")
+    check_finite_samples(images, "images")
     return images.detach().cpu()
+
+
+def check_finite_samples(samples: torch.Tensor | np.ndarray, name: str = "samples") -> None:
+    """Refuse generated samples holding NaN or infinite values, before anything is written.
+
+    Args:
+        samples: a batch of generated images or sequences (tensor on any device, or array).
+        name: what they are called in the message.
+
+    Raises:
+        InputError: some values are NaN or infinite; the message gives their count (a
+            generator with broken weights, or one whose output overflows the data's units).
+    """
+    values = torch.as_tensor(samples)
+    if not (values.is_floating_point() or values.is_complex()):
+        return
+    bad = values.numel() - int(torch.isfinite(values).sum())
+    if bad:
+        raise InputError(
+            f"{name} must be finite, got {bad} NaN/inf values of {values.numel()}: the generator "
+            f"produced NaN/inf; they were not written"
+        )
 
 
 def _pixels(unit: torch.Tensor) -> torch.Tensor:

@@ -9,6 +9,8 @@ import numpy as np
 import torch
 
 from .._validation import InputError, check_int
+from .resources import check_rollout_memory
+from .samples import check_finite_samples
 
 __all__ = [
     "SEQUENCE_FORMATS",
@@ -49,9 +51,10 @@ def write_sequence_samples(
         The shape written, ``(n, seq_len, features)``.
 
     Raises:
-        InputError: an unknown format, or the generator produced NaN or infinite values.
+        InputError: an unknown format, ``n`` or ``seq_len`` out of range or too large for
+            this machine's memory, or the generator produced NaN or infinite values.
     """
-    from .commands import generated_batches
+    from .commands import CHUNK, generated_batches
 
     out = Path(out)
     fmt = fmt or out.suffix.lower().lstrip(".")
@@ -59,6 +62,7 @@ def write_sequence_samples(
         raise InputError(f"format must be one of {SEQUENCE_FORMATS}, got {fmt!r} ({str(out)!r})")
     check_int("n", n)
     steps = generator.seq_len if seq_len is None else check_int("seq_len", seq_len)
+    check_rollout_memory(generator, min(n, CHUNK), steps)
     shape = (n, steps, generator.features)
     with SequenceWriter(out, fmt, shape, data_info) as writer:
         for batch in generated_batches(generator, n, seed, seq_len=seq_len):
@@ -109,6 +113,7 @@ class SequenceWriter:
         """Append the next ``(batch, seq_len, features)`` sequences."""
         if self._scale is not None:
             batch = batch * self._scale[0] + self._scale[1]
+            check_finite_samples(batch, "the sequences in the data's units")
         first = self._written
         if self.fmt == "npy":
             self._file[first : first + len(batch)] = batch

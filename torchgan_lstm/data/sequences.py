@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from .._memory import check_memory
 from .._validation import InputError, check_int
 from .idx import load_fashion_mnist
 
@@ -35,6 +36,7 @@ __all__ = [
     "MinMaxScaler",
     "SequenceDataset",
     "build_sequence_dataset",
+    "check_scalable",
     "csv_sequences",
     "fashion_mnist_rows",
     "read_numeric_csv",
@@ -44,6 +46,9 @@ __all__ = [
 ]
 
 SEQUENCE_DATASETS = ("sines", "stocks", "csv:PATH", "fashion-mnist-rows")
+# The largest magnitude a column may hold: min-max scaling and its inverse then stay far inside
+# float32 (about 3.4e38), in which the models train and samples are drawn.
+MAX_ABS_VALUE = 1e30
 STOCKS_FILE = Path(__file__).with_name("stock_data.csv")
 
 
@@ -160,11 +165,14 @@ def sines(n: int = 10000, seq_len: int = 24, features: int = 5, seed: int = 0) -
         float64 ``(n, seq_len, features)`` in ``[0, 1]``.
 
     Raises:
-        ValueError: an argument is out of range.
+        ValueError: an argument is out of range, or the sines would not fit in this machine's
+            memory.
     """
     check_int("n", n)
     check_int("seq_len", seq_len, minimum=2)
     check_int("features", features)
+    # float64 draws and their broadcast, then the dataset's float32 copy
+    check_memory(f"seq_len={seq_len}", n * seq_len * features * 28, f"for {n} sines")
     rng = np.random.default_rng(seed)
     freq = rng.uniform(0, 0.1, (n, 1, features))
     phase = rng.uniform(0, 0.1, (n, 1, features))
@@ -242,13 +250,19 @@ def sliding_windows(data: np.ndarray, seq_len: int, stride: int = 1) -> np.ndarr
         ``(windows, seq_len, features)``, ``windows = (rows - seq_len) // stride + 1``, a copy.
 
     Raises:
-        ValueError: ``seq_len`` or ``stride`` is out of range, or ``data`` has fewer rows than
-            ``seq_len``.
+        ValueError: ``seq_len`` or ``stride`` is out of range, ``data`` has fewer rows than
+            ``seq_len``, or the windows would not fit in this machine's memory.
     """
     _check_window(seq_len, stride)
     if len(data) < seq_len:
         raise InputError(f"the data has {len(data)} rows, fewer than seq_len={seq_len}")
     starts = np.arange(0, len(data) - seq_len + 1, stride)
+    # float64 windows, then the dataset's float32 copy
+    check_memory(
+        f"seq_len={seq_len} with stride={stride}",
+        len(starts) * seq_len * np.shape(data)[-1] * 12,
+        f"for {len(starts)} windows",
+    )
     return np.stack([data[s : s + seq_len] for s in starts])
 
 
@@ -257,9 +271,38 @@ def _windowed_dataset(
 ) -> SequenceDataset:
     if len(values) < seq_len:
         raise InputError(f"{source} has {len(values)} data rows, fewer than seq_len={seq_len}")
+    check_scalable(values, names, source)
     scaler = MinMaxScaler.fit(values)
     windows = sliding_windows(scaler.transform(values), seq_len, stride)
     return SequenceDataset(windows, scaler=scaler, feature_names=names)
+
+
+def check_scalable(values: np.ndarray, names: list[str], source: str) -> None:
+    """Check that a table's columns can be min-max scaled for float32 training.
+
+    A constant column among varying ones is kept (it scales to 0 and is restored exactly).
+
+    Args:
+        values: ``(rows, columns)``, finite.
+        names: a name per column.
+        source: the file, for the message.
+
+    Raises:
+        InputError: every column is constant (there is nothing to learn), or a column holds a
+            value beyond ``MAX_ABS_VALUE`` in magnitude; the message names the file and column.
+    """
+    magnitude = np.abs(values).max(axis=0)
+    for name, largest in zip(names, magnitude, strict=True):
+        if not largest <= MAX_ABS_VALUE:
+            raise InputError(
+                f"{source}: column {name!r} must hold values within +-{MAX_ABS_VALUE:g} (float32 "
+                f"training scales it), got {largest:g}"
+            )
+    if np.all(values.max(axis=0) == values.min(axis=0)):
+        raise InputError(
+            f"{source}: at least one column must vary, got every column constant "
+            f"({', '.join(repr(n) for n in names)}): there is nothing to learn"
+        )
 
 
 def _drop_final_window(dataset: SequenceDataset, rows: int, stride: int) -> SequenceDataset:
@@ -283,7 +326,8 @@ def csv_sequences(path: str | os.PathLike, seq_len: int = 24, stride: int = 1) -
 
     Raises:
         FileNotFoundError, ValueError: as :func:`read_numeric_csv`; also when the file has
-            fewer data rows than ``seq_len``, or ``seq_len`` / ``stride`` is out of range.
+            fewer data rows than ``seq_len``, ``seq_len`` / ``stride`` is out of range, or the
+            columns cannot be scaled (:func:`check_scalable`).
     """
     _check_window(seq_len, stride)
     values, names = read_numeric_csv(path)
