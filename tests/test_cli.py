@@ -481,3 +481,60 @@ def test_a_sequence_run_resumes_from_its_folder(stocks_run, tmp_path):
     cli("train", "--resume", str(out), "--max_steps", "6")
     summary = json.loads((out / "summary.json").read_text())
     assert summary["steps"] == 6 and summary["config"]["data"]["dataset"] == "stocks"
+
+
+@pytest.mark.parametrize(
+    ("stored", "message"),
+    [
+        ([1, 2], "run_config must be a mapping, got list"),
+        (None, "run_config must be a mapping, got NoneType"),
+        ({"betas": 5}, "holds a malformed run configuration (TypeError"),
+        ({"data": [1]}, "data must be a mapping, got [1]"),
+        ({"zzz": 1}, "unknown run configuration keys ['zzz']"),
+        ({"generator": {"class_path": "LSTMSequenceGenerator", "init_args": "x"}}, "malformed"),
+    ],
+)
+def test_a_checkpoint_with_a_malformed_configuration_exits_2_naming_it(
+    sines_run, tmp_path, capsys, stored, message
+):
+    from torchgan_lstm.checkpoint import safe_load
+
+    from .conftest import cli_exit
+
+    checkpoint = safe_load(sines_run / "checkpoints" / "gan0.model")
+    if isinstance(stored, dict):
+        stored = {**checkpoint["run_config"], **stored}
+    torch.save({**checkpoint, "run_config": stored}, tmp_path / "bad.model")
+    code, err = cli_exit(["sample", tmp_path / "bad.model", "--out", tmp_path / "x.npy"], capsys)
+    assert code == 2 and "checkpoint '" in err and message in err, err
+
+
+def test_empty_and_garbage_checkpoints_are_refused_with_a_reason(tmp_path, capsys):
+    from .conftest import cli_exit
+
+    (tmp_path / "empty.model").write_bytes(b"")
+    code, err = cli_exit(["sample", tmp_path / "empty.model"], capsys)
+    assert code == 2 and "is empty (0 bytes), not a checkpoint" in err
+    (tmp_path / "junk.model").write_bytes(bytes(range(100)))
+    code, err = cli_exit(["sample", tmp_path / "junk.model"], capsys)
+    assert code == 2 and err.rstrip().split("junk.model': ")[1], "a reason follows"
+
+
+def test_resuming_with_another_loss_family_exits_2_before_training(sines_run, capsys):
+    from .conftest import SINES_TINY, cli_exit, tree
+
+    before = tree(sines_run)
+    code, err = cli_exit(
+        ["train", *SINES_TINY, "--resume", "auto", "--out", sines_run, "--loss", "hinge"], capsys
+    )
+    assert code == 2 and "loss: checkpoint 'minimax' vs requested 'hinge'" in err
+    assert tree(sines_run) == before
+
+
+def test_a_bad_csv_is_reported_in_its_own_words_not_jsonargparses(tmp_path, capsys):
+    from .conftest import cli_exit
+
+    (tmp_path / "short.csv").write_text("a,b\n1,2\n3,4\n")
+    code, err = cli_exit(["train", "--data.dataset", f"csv:{tmp_path / 'short.csv'}"], capsys)
+    assert code == 2 and "short.csv has 2 data rows, fewer than seq_len=24" in err
+    assert "compute_fn" not in err

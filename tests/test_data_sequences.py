@@ -131,8 +131,16 @@ def test_bad_csv_is_refused_naming_file_line_and_column(tmp_path, text, message)
 
 
 def test_missing_csv_file_is_named(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"nothere\.csv"):
+    with pytest.raises(ValueError, match=r"nothere\.csv' does not exist"):
         build_sequence_dataset(f"csv:{tmp_path / 'nothere.csv'}")
+
+
+def test_a_folder_or_a_file_that_is_not_utf8_is_named_with_the_real_problem(tmp_path):
+    with pytest.raises(ValueError, match=r"is a folder; name a \.csv file"):
+        build_sequence_dataset(f"csv:{tmp_path}")
+    (tmp_path / "latin1.csv").write_bytes("a,b\ncaf\xe9,2\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"latin1\.csv' is not UTF-8 text"):
+        build_sequence_dataset(f"csv:{tmp_path / 'latin1.csv'}")
 
 
 @pytest.mark.parametrize(

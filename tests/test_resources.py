@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from torchgan_lstm import ModelSpec, RunConfig
-from torchgan_lstm._memory import check_memory, format_bytes
+from torchgan_lstm._memory import check_memory, format_bytes, memory_limit
 from torchgan_lstm.app import cli
 from torchgan_lstm.app.config import DataConfig
 from torchgan_lstm.app.resources import activation_elements, parameter_bytes
@@ -165,7 +165,17 @@ def test_the_refusal_names_the_value_the_estimate_and_the_machine(monkeypatch):
     monkeypatch.setattr("torchgan_lstm._memory.memory_limit", lambda: 24 * 2**30)
     check_memory("x=1", 24 * 2**30)
     with pytest.raises(
-        ValueError, match=r"^x=2 needs about 32 EiB for it; this machine has 24 GiB$"
+        ValueError,
+        match=r"^x=2 needs about 32 EiB for it; this machine has 24 GiB "
+        r"\(TORCHGAN_LSTM_MAX_MEMORY_GIB sets a lower limit\)$",
     ):
         check_memory("x=2", 32 * 2**60, "for it")
     assert format_bytes(1536) == "1.5 KiB"
+
+
+def test_the_environment_can_lower_the_limit_and_a_bad_value_is_named(monkeypatch):
+    monkeypatch.setenv("TORCHGAN_LSTM_MAX_MEMORY_GIB", "0.5")
+    assert memory_limit() == 2**29
+    monkeypatch.setenv("TORCHGAN_LSTM_MAX_MEMORY_GIB", "lots")
+    with pytest.raises(ValueError, match="TORCHGAN_LSTM_MAX_MEMORY_GIB must be a number of GiB"):
+        memory_limit()

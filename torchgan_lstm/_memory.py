@@ -11,7 +11,9 @@ import os
 
 from ._validation import InputError
 
-__all__ = ["check_memory", "format_bytes", "memory_limit"]
+__all__ = ["LIMIT_VARIABLE", "check_memory", "format_bytes", "memory_limit"]
+
+LIMIT_VARIABLE = "TORCHGAN_LSTM_MAX_MEMORY_GIB"
 
 # Where the machine does not say (no sysconf), assume a workstation's memory.
 _FALLBACK_LIMIT = 16 * 2**30
@@ -19,11 +21,24 @@ _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB")
 
 
 def memory_limit() -> int:
-    """The most bytes one request may need: this machine's physical memory.
+    """The most bytes one request may need: this machine's physical memory, or less where the
+    environment variable ``TORCHGAN_LSTM_MAX_MEMORY_GIB`` says so (e.g. on a shared machine).
 
     Returns:
         ``SC_PHYS_PAGES * SC_PAGE_SIZE``, or 16 GiB where the system does not report it.
+
+    Raises:
+        InputError: the variable is set but not a number > 0.
     """
+    given = os.environ.get(LIMIT_VARIABLE, "").strip()
+    if given:
+        try:
+            gib = float(given)
+        except ValueError:
+            gib = float("nan")
+        if not gib > 0 or gib == float("inf"):
+            raise InputError(f"{LIMIT_VARIABLE} must be a number of GiB > 0, got {given!r}")
+        return int(gib * 2**30)
     try:
         return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (AttributeError, ValueError, OSError):
@@ -57,5 +72,5 @@ def check_memory(what: str, needed: int | float, use: str = "") -> None:
         use = f" {use}" if use else ""
         raise InputError(
             f"{what} needs about {format_bytes(needed)}{use}; this machine has "
-            f"{format_bytes(limit)}"
+            f"{format_bytes(limit)} ({LIMIT_VARIABLE} sets a lower limit)"
         )

@@ -109,6 +109,8 @@ def safe_load(path: str | os.PathLike, map_location: torch.device | str | None =
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"checkpoint {str(path)!r} is empty (0 bytes), not a checkpoint")
     try:
         with torch.serialization.safe_globals(checkpoint_safe_classes()):
             checkpoint = torch.load(path, map_location=map_location, weights_only=True)
@@ -122,7 +124,8 @@ def safe_load(path: str | os.PathLike, map_location: torch.device | str | None =
             f"yours, allow it with torchgan_lstm.checkpoint.allow_checkpoint_classes(...)"
         ) from err
     except (RuntimeError, OSError, EOFError, ValueError) as err:
-        raise CheckpointError(f"cannot read checkpoint {str(path)!r}: {err}") from err
+        reason = str(err).strip() or f"{type(err).__name__}: not a PyTorch checkpoint"
+        raise CheckpointError(f"cannot read checkpoint {str(path)!r}: {reason}") from err
     if not isinstance(checkpoint, dict):
         raise CheckpointError(
             f"{str(path)!r} holds a {type(checkpoint).__name__}, not a checkpoint dictionary"

@@ -360,10 +360,22 @@ def main(argv: list[str] | None = None) -> int:
         run = {"sample": commands.sample, "evaluate": commands.evaluate, "export": commands.export}
         run.get(command, _train)(args)
     except (ArgumentError, InputError) as err:  # bad input: options, data, files, checkpoints
-        _exit(2, command, err)
+        _exit(2, command, _own_error(err))
     except TrainingError as err:  # a run that went wrong part-way: diverged, data loader raised
         _exit(1, command, err)
     return 0
+
+
+def _own_error(err: Exception) -> Exception:
+    # jsonargparse wraps an error raised while it parses (a link computing the data's features,
+    # a config value) in its own words; the first InputError inside says what is wrong.
+    seen, cause = set(), err
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, InputError):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return err
 
 
 def _exit(status: int, command: str, err: Exception) -> None:

@@ -215,9 +215,9 @@ def run_config_of(path: str | Path) -> tuple[RunConfig, Path]:
 
     Raises:
         CheckpointError: no checkpoint there, an unsafe or unreadable file, no run
-            configuration inside, weights, optimizer state or data scaling holding NaN or
-            infinite values (the message names the tensor), or a stored configuration whose
-            models would not fit in this machine's memory.
+            configuration inside or a malformed one, weights, optimizer state or data scaling
+            holding NaN or infinite values (the message names the tensor), or a stored
+            configuration whose models would not fit in this machine's memory.
     """
     path = Path(path)
     checkpoint_path = latest_checkpoint(path) if path.is_dir() else path
@@ -229,9 +229,23 @@ def run_config_of(path: str | Path) -> tuple[RunConfig, Path]:
         )
     check_finite_weights(checkpoint, checkpoint_path)
     _check_data_info(checkpoint.get("data_info") or {}, checkpoint_path)
-    config = RunConfig.from_dict(checkpoint["run_config"]).resolved()
+    config = _stored_config(checkpoint["run_config"], checkpoint_path)
     check_checkpoint_models(config, f"checkpoint {str(checkpoint_path)!r}")
     return config, checkpoint_path
+
+
+def _stored_config(stored: object, path: Path) -> RunConfig:
+    where = f"checkpoint {str(path)!r}"
+    if not isinstance(stored, dict):
+        raise CheckpointError(f"{where}: run_config must be a mapping, got {type(stored).__name__}")
+    try:
+        return RunConfig.from_dict(stored).resolved()
+    except InputError as err:
+        raise CheckpointError(f"{where}: {err}") from err
+    except (TypeError, ValueError, KeyError, AttributeError) as err:  # parts of the wrong type
+        raise CheckpointError(
+            f"{where} holds a malformed run configuration ({type(err).__name__}: {err})"
+        ) from err
 
 
 def _check_data_info(info: dict, path: Path) -> None:
@@ -257,7 +271,8 @@ def check_same_models(saved: RunConfig, config: RunConfig, where: str, resume: b
 
     Models are compared as built: the same classes and the same parameter names and shapes
     (arguments that change no weight, such as dropout, may differ). Resuming also needs the same
-    ``eval_every``, the step count of TorchGAN's epochs, which the checkpoint counts in.
+    ``eval_every``, the step count of TorchGAN's epochs, which the checkpoint counts in, and the
+    same loss family, whose objects TorchGAN's ``load_model`` restores from the checkpoint.
 
     Raises:
         CheckpointError: names the model, the arguments that differ, with both values.
@@ -272,8 +287,11 @@ def check_same_models(saved: RunConfig, config: RunConfig, where: str, resume: b
         problems.append(
             f"eval_every: checkpoint {saved.eval_every} vs requested {config.eval_every}"
         )
+    if resume and saved.loss != config.loss:  # TorchGAN restores the checkpoint's loss objects
+        problems.append(f"loss: checkpoint {saved.loss!r} vs requested {config.loss!r}")
     if problems:
-        raise CheckpointError(f"{where} was trained with other models: " + "; ".join(problems))
+        differences = "; ".join(problems)
+        raise CheckpointError(f"{where} was trained with other models or settings: {differences}")
 
 
 def _shapes(spec) -> dict[str, tuple]:

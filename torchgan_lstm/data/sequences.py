@@ -190,16 +190,27 @@ def read_numeric_csv(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
         ``(values, names)``: float64 ``(rows, columns)`` and the header's column names.
 
     Raises:
-        FileNotFoundError: no such file.
-        ValueError: the file has no header or no data rows, a row has the wrong number of
-            cells, a cell is not a number (the message names the file, line and column; a
-            column that is not numeric, such as dates, must be removed), or a cell is empty or
-            NaN or infinite (named the same way).
+        InputError: no such file, a folder, or not UTF-8 text; the file has no header or no
+            data rows, a row has the wrong number of cells, a cell is not a number (the message
+            names the file, line and column; a column that is not numeric, such as dates, must
+            be removed), or a cell is empty or NaN or infinite (named the same way).
     """
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"CSV file {str(path)!r} is a folder; name a .csv file")
     if not path.is_file():
-        raise FileNotFoundError(f"CSV file {str(path)!r} does not exist")
-    with path.open(newline="") as file:
+        raise InputError(f"CSV file {str(path)!r} does not exist")
+    try:
+        return _read_rows(path)
+    except UnicodeDecodeError as err:
+        raise InputError(
+            f"CSV file {str(path)!r} is not UTF-8 text ({err.reason} at byte {err.start}); "
+            f"save it as UTF-8"
+        ) from None
+
+
+def _read_rows(path: Path) -> tuple[np.ndarray, list[str]]:
+    with path.open(newline="", encoding="utf-8") as file:
         reader = csv.reader(file)
         header = next(reader, None)
         if not header:
