@@ -313,7 +313,8 @@ def run_one(name: str, overrides: dict, seed: int, out: Path, base: dict) -> dic
 
             coverage.metric_ops = metric_ops
 
-    summary = train(config, progress=False, on_trainer=attach)
+    # The suite's own folder (--out-dir/variant/seedN): a re-run replaces that seed's run.
+    summary = train(config, progress=False, on_trainer=attach, overwrite=True)
     coverage = (trainers[0].metrics or {}).get("ClassCoverage")
     history = summary["metric_history"]
     evals = len(next(iter(history.values()), []))

@@ -98,12 +98,12 @@ def sample(args) -> None:
     if fmt == "folder":
         _sample_folder(args, generator, per_image)
         return
+    if Path(args.out).suffix.lower() != f".{fmt}":
+        raise InputError(f"--out must end in .{fmt} for --format {fmt}, got {args.out!r}")
     out = check_output_file(args.out, "--out", args.overwrite)
-    if out.suffix.lower() != f".{fmt}":
-        raise InputError(f"--out must end in .{fmt} for --format {fmt}, got {out.name!r}")
     singles = [out.with_name(f"{out.stem}_{i:03d}.png") for i in range(min(args.singles, args.n))]
     for single in singles:
-        check_output_file(single, "--singles' file", args.overwrite)
+        check_output_file(single, "--singles", args.overwrite)
     check_sampling_memory(config.generator, args.n, f"--n {args.n} as --format {fmt}")
     from .outputs import sample_grid
     from .samples import write_samples

@@ -4,12 +4,13 @@ A run writes into its own folder; a folder that already holds anything is refuse
 the same run being resumed or the user passes ``--overwrite`` (which then replaces only the
 files a run writes: nothing is deleted). The same care holds for ``sample --out``, ``export``
 and ``evaluate --json``. Empty, root and home folders are never a run's folder. Every check
-runs before any work (and makes the folder it checks), so a refusal loses nothing.
+runs before any work and writes nothing, so a refusal loses nothing and leaves no trace.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from .._validation import InputError
@@ -33,18 +34,26 @@ def _checked_path(value: str | os.PathLike, option: str) -> Path:
     return path
 
 
-def _make_folder(folder: Path, option: str, shown: Path) -> None:
-    # Made now, so that a place that cannot be written is found before any work.
+def _check_writable(path: Path, option: str, shown: Path | None = None) -> None:
+    # The nearest folder that exists must let us create what is missing below it; a probe
+    # folder made and removed there says so for certain (permissions, read-only or virtual
+    # file systems), and leaves nothing behind.
+    shown = path if shown is None else shown
+    existing = path
+    while not existing.exists():
+        if existing.is_symlink():  # a dangling link: writing would follow it elsewhere
+            raise InputError(f"{option} {str(shown)!r} goes through a broken symbolic link "
+                             f"{str(existing)!r}")  # fmt: skip
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"{option} {str(shown)!r} cannot be created: {str(existing)!r} is a "
+                         f"file, not a folder")  # fmt: skip
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise InputError(f"{option} {str(shown)!r} cannot be created: a file stands in its "
-                         f"way") from None  # fmt: skip
+        os.rmdir(tempfile.mkdtemp(prefix=".torchgan-lstm-probe-", dir=existing))
     except OSError as err:
-        raise InputError(f"{option} {str(shown)!r} cannot be created: {err.strerror}") from None
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise InputError(f"{option} {str(shown)!r} is not writable: no permission to write in "
-                         f"{str(folder)!r}")  # fmt: skip
+        what = "cannot be created" if existing != shown else "is not writable"
+        raise InputError(f"{option} {str(shown)!r} {what}: {err.strerror} in "
+                         f"{str(existing)!r}") from None  # fmt: skip
 
 
 def check_run_folder(
@@ -66,7 +75,7 @@ def check_run_folder(
     path = _checked_path(out, "--out")
     if path.exists() and not path.is_dir():
         raise InputError(f"--out {str(path)!r} is a file; a run writes a folder: name a new one")
-    _make_folder(path, "--out", path)
+    _check_writable(path, "--out")
     held = sorted(p.name for p in path.iterdir()) if path.is_dir() else []
     if not held or overwrite:
         return path
@@ -93,7 +102,7 @@ def check_output_file(path: str | os.PathLike, option: str, overwrite: bool = Fa
         raise InputError(f"{option} {str(path)!r} is a folder; name a file")
     if path.exists() and not overwrite:
         raise InputError(f"{option} {str(path)!r} already exists: {_OVERWRITE_HINT}")
-    _make_folder(path.parent, option, path)
+    _check_writable(path.parent, option, path)
     return path
 
 
@@ -110,5 +119,5 @@ def check_output_folder(path: str | os.PathLike, option: str, overwrite: bool = 
         raise InputError(f"{option} {str(path)!r} is a file; name a folder")
     if path.is_dir() and any(path.iterdir()) and not overwrite:
         raise InputError(f"{option} {str(path)!r} already holds files: {_OVERWRITE_HINT}")
-    _make_folder(path, option, path)
+    _check_writable(path, option)
     return path
