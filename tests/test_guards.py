@@ -63,7 +63,13 @@ def test_nan_loss_stops_naming_the_loss_and_step_and_keeps_the_checkpoint(tmp_pa
 
 
 def test_cli_reports_divergence_in_one_line_with_status_1(tmp_path, capfd):
-    args = [*tiny_args(write_idx_blobs(tmp_path)), "--max_steps", "50", "--out", str(tmp_path)]
+    args = [
+        *tiny_args(write_idx_blobs(tmp_path)),
+        "--max_steps",
+        "50",
+        "--out",
+        str(tmp_path / "run"),
+    ]
     with pytest.raises(SystemExit) as info:
         cli.main(["train", *args, "--d_lr", "1e38", "--g_lr", "1e38"])
     assert info.value.code == 1

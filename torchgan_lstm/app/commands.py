@@ -130,10 +130,10 @@ def _sample_folder(args, generator, per_image: int) -> None:
             f"empty or new folder"
         )
     _check_disk(folder, args.n * (per_image + _PNG_OVERHEAD), f"--n {args.n} PNG files")
-    folder.mkdir(parents=True, exist_ok=True)
     width = max(6, len(str(args.n - 1)))
     index = 0
     for batch in generated_batches(generator, args.n, args.seed):
+        folder.mkdir(parents=True, exist_ok=True)  # once the first batch is known to be finite
         for pixels in to_uint8_nhwc(batch):
             write_png(pixels, folder / f"{index:0{width}d}.png")
             index += 1

@@ -230,9 +230,9 @@ class RunConfig(RunSettings):
             if getattr(self, name) is not None:
                 check_int(name, getattr(self, name))
         check_int("metric_samples", self.metric_samples, minimum=0)
-        for name in ("g_lr", "d_lr"):  # Adam's step is about lr: above 10 it only overflows
-            if not 0 < getattr(filled, name) <= 10:
-                raise InputError(f"{name} must be in (0, 10], got {getattr(filled, name)}")
+        for name in ("g_lr", "d_lr"):  # above 1e38 Adam's float32 step size overflows
+            if not 0 < getattr(filled, name) <= 1e38:
+                raise InputError(f"{name} must be in (0, 1e38], got {getattr(filled, name)}")
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
             raise InputError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
         if not 0.0 <= filled.ema_decay < 1.0:
