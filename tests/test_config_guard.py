@@ -153,7 +153,9 @@ def test_a_path_that_would_import_a_module_of_a_trusted_package_is_refused(capsy
     assert "'torchgan.trainer.DCGANGenerator' is not a registered model" in err
 
 
-def test_the_users_own_module_is_imported_only_when_the_environment_names_it(tmp_path):
+def test_the_users_own_module_is_imported_only_when_the_environment_names_it(
+    tmp_path, capsys, monkeypatch
+):
     (tmp_path / "my_models.py").write_text(
         textwrap.dedent("""
             import torchgan_lstm
@@ -164,12 +166,15 @@ def test_the_users_own_module_is_imported_only_when_the_environment_names_it(tmp
                 pass
         """)
     )
-    argv = [sys.executable, "-m", "torchgan_lstm", "train", "--generator", "my_models.MyGenerator"]
-    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
-    run = subprocess.run([*argv, "--print-config"], capture_output=True, text=True, env=env)
-    assert run.returncode == 2 and "'my_models.MyGenerator' is not a registered" in run.stderr
-    env["TORCHGAN_LSTM_IMPORT"] = "my_models"
-    run = subprocess.run([*argv, "--print-config"], capture_output=True, text=True, env=env)
+    argv = ["train", "--generator", "my_models.MyGenerator", "--print-config"]
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert "'my_models.MyGenerator' is not a registered" in refused(argv, capsys)
+    assert "my_models" not in sys.modules
+    # Named in the environment, in a process of its own (the registry is process-wide).
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "TORCHGAN_LSTM_IMPORT": "my_models"}
+    run = subprocess.run(
+        [sys.executable, "-m", "torchgan_lstm", *argv], capture_output=True, text=True, env=env
+    )
     assert run.returncode == 0, run.stderr
     assert "class_path: my_models.MyGenerator" in run.stdout
 
