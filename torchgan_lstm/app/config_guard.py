@@ -223,21 +223,20 @@ def guarded_parsing() -> Iterator[None]:
     """While parsing: no module outside jsonargparse's and the models' packages is imported.
 
     Raises:
-        InputError: parsing tried to import such a module (a class path that the checks
-            before parsing did not see); the message names it.
+        InputError: parsing failed after an import was refused (a class path that the checks
+            before parsing did not see); the message names the module.
     """
     finder = _RefuseNewImports()
     sys.meta_path.insert(0, finder)
     try:
         yield
     except Exception:
-        if finder.refused:
+        if finder.refused:  # the error is jsonargparse's account of the refused import
             raise _refusal(finder.refused) from None
         raise
     finally:
         sys.meta_path.remove(finder)
-    if finder.refused:
-        raise _refusal(finder.refused)
+    # A refused import that parsing survived (an optional module it probes for) ran nothing.
 
 
 def _refusal(modules: list[str]) -> InputError:
