@@ -13,7 +13,6 @@ then writes a checkpoint, a sample grid and the metrics every ``eval_every`` ste
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import re
 import time
@@ -41,6 +40,7 @@ from .config import RunConfig, natural_channels
 from .output_paths import check_run_folder
 from .outputs import write_config, write_outputs
 from .resources import check_checkpoint_models
+from .stored_config import check_data_info, stored_config
 
 __all__ = [
     "build_metrics",
@@ -228,36 +228,10 @@ def run_config_of(path: str | Path) -> tuple[RunConfig, Path]:
             f"(no run_config/generator)"
         )
     check_finite_weights(checkpoint, checkpoint_path)
-    _check_data_info(checkpoint.get("data_info") or {}, checkpoint_path)
-    config = _stored_config(checkpoint["run_config"], checkpoint_path)
+    check_data_info(checkpoint.get("data_info") or {}, checkpoint_path)
+    config = stored_config(checkpoint["run_config"], checkpoint_path)
     check_checkpoint_models(config, f"checkpoint {str(checkpoint_path)!r}")
     return config, checkpoint_path
-
-
-def _stored_config(stored: object, path: Path) -> RunConfig:
-    where = f"checkpoint {str(path)!r}"
-    if not isinstance(stored, dict):
-        raise CheckpointError(f"{where}: run_config must be a mapping, got {type(stored).__name__}")
-    try:
-        return RunConfig.from_dict(stored).resolved()
-    except InputError as err:
-        raise CheckpointError(f"{where}: {err}") from err
-    except (TypeError, ValueError, KeyError, AttributeError) as err:  # parts of the wrong type
-        raise CheckpointError(
-            f"{where} holds a malformed run configuration ({type(err).__name__}: {err})"
-        ) from err
-
-
-def _check_data_info(info: dict, path: Path) -> None:
-    for key in ("scaler_min", "scaler_max"):
-        values = info.get(key, [])
-        if not isinstance(values, list) or not all(
-            isinstance(v, int | float) and math.isfinite(v) for v in values
-        ):
-            raise CheckpointError(
-                f"checkpoint {str(path)!r}: data_info.{key} must be a list of finite numbers, "
-                f"got {values!r:.200}"
-            )
 
 
 def load_data_info(path: str | Path) -> dict:
