@@ -200,3 +200,15 @@ def test_parsing_refuses_imports_that_the_checks_before_it_did_not_see(
     monkeypatch.setattr(cli, "check_argv", lambda argv: None)
     err = refused(["train", "--generator", f"{HOSTILE}.Gen", "--print-config"], capsys)
     assert f"the configuration names module '{HOSTILE}'" in err
+
+
+def test_a_later_error_after_a_survived_probe_keeps_its_own_message(planted):
+    # jsonargparse probes for optional libraries while it parses; a probe the guard refuses and
+    # parsing survives must not turn a later, unrelated error into the refusal message.
+    from torchgan_lstm._validation import InputError
+    from torchgan_lstm.app.config_guard import guarded_parsing
+
+    with pytest.raises(InputError, match="the checkpoint's own problem"), guarded_parsing():
+        with pytest.raises(ImportError, match="is refused"):
+            __import__(HOSTILE)
+        raise InputError("the checkpoint's own problem")

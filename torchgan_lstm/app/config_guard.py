@@ -53,10 +53,14 @@ ROLES = ("generator", "discriminator")
 _CLASS_OPTIONS = {f"--{r}{s}" for r in ROLES for s in ("", ".class_path", ".help")}
 # Packages that parsing may import from: jsonargparse, what it reads with, and the installed
 # packages the models live in. Everything else must already be imported.
+# jsonargparse probes for its optional integrations (attrs, pydantic, ...) while it parses:
+# installed libraries it asks for by its own choice, not modules a configuration names.
 _TRUSTED = {
     "jsonargparse", "docstring_parser", "typeshed_client", "typing_extensions", "yaml",
     "argcomplete", "importlib_metadata", "torch", "torchvision", "torchgan", "torchgan_lstm",
-    "numpy",
+    "numpy", "attr", "attrs", "pydantic", "pydantic_core", "annotated_types",
+    "typing_inspection", "omegaconf", "ruyaml", "jsonnet", "_jsonnet", "jsonschema",
+    "reconplogger", "shtab", "fsspec", "requests", "validators",
 }  # fmt: skip
 # Standard-library modules whose import does something beyond defining names.
 _STDLIB_WITH_EFFECTS = {
@@ -173,6 +177,9 @@ def import_user_modules() -> list[str]:
     return names
 
 
+_REFUSED = "while reading a configuration is refused"
+
+
 class _ImportRefused(ImportError):
     pass
 
@@ -191,7 +198,7 @@ class _RefuseNewImports(importlib.abc.MetaPathFinder):
         if top in _TRUSTED or self._is_plain_stdlib(fullname, top):
             return None  # the other finders decide
         self.refused.append(fullname)
-        raise _ImportRefused(f"importing {fullname!r} while reading a configuration is refused")
+        raise _ImportRefused(f"importing {fullname!r} {_REFUSED}")
 
     def _is_plain_stdlib(self, fullname: str, top: str) -> bool:
         if top not in sys.stdlib_module_names or top in _STDLIB_WITH_EFFECTS:
@@ -230,13 +237,25 @@ def guarded_parsing() -> Iterator[None]:
     sys.meta_path.insert(0, finder)
     try:
         yield
-    except Exception:
-        if finder.refused:  # the error is jsonargparse's account of the refused import
+    except Exception as err:
+        if finder.refused and _caused_by_refusal(err):
             raise _refusal(finder.refused) from None
         raise
     finally:
         sys.meta_path.remove(finder)
     # A refused import that parsing survived (an optional module it probes for) ran nothing.
+
+
+def _caused_by_refusal(err: BaseException) -> bool:
+    """Whether ``err`` is jsonargparse's account of a refused import (it keeps the refusal as
+    the cause, or quotes its text), not a later, unrelated error."""
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, _ImportRefused) or _REFUSED in str(err):
+            return True
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return False
 
 
 def _refusal(modules: list[str]) -> InputError:
