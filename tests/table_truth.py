@@ -1,7 +1,7 @@
 """A synthetic packed table with known properties, made in the tests (no data files).
 
 Each entity has a static category ``kind`` (``P(kind=1) = KIND_ONE``) that sets the frequency of
-a sine ``value`` (period ``PERIODS[kind]`` steps, random phase); a length uniform in
+a sine ``value`` (period ``PERIODS[kind]`` steps, level ``LEVELS[kind]``, random phase); a length uniform in
 ``[MIN_LENGTH, SEQ_LEN]``; ``value`` missing at each present step with probability
 ``MISSING_RATE``; and a categorical series ``state`` drawn i.i.d. with ``STATE_FREQUENCIES``.
 """
@@ -16,6 +16,7 @@ SEQ_LEN = 12
 MIN_LENGTH = 4
 KIND_ONE = 0.3
 PERIODS = (12.0, 4.0)
+LEVELS = (0.35, 0.65)
 MISSING_RATE = 0.25
 STATE_FREQUENCIES = (0.6, 0.3, 0.1)
 
@@ -36,7 +37,8 @@ def truth_table(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     steps = torch.arange(SEQ_LEN).float()
     period = torch.tensor(PERIODS)[kind].unsqueeze(1)
     phase = torch.rand(n, 1, generator=g) * 2 * math.pi
-    value = 0.5 + 0.4 * torch.sin(2 * math.pi * steps / period + phase)
+    level = torch.tensor(LEVELS)[kind].unsqueeze(1)
+    value = level + 0.3 * torch.sin(2 * math.pi * steps / period + phase)
     present = (steps.unsqueeze(0) < length.unsqueeze(1)).float()
     observed = (torch.rand(n, SEQ_LEN, generator=g) >= MISSING_RATE).float() * present
     state = torch.multinomial(torch.tensor(STATE_FREQUENCIES), n * SEQ_LEN, True, generator=g)

@@ -35,9 +35,10 @@ from ..registry import register_model
 from ..table_channels import ChannelGroup, channel_slices, check_channels
 from .sequence import LSTMSequenceGenerator, _check_optional_labels, _with_labels
 
-__all__ = ["CATEGORICAL_OUTPUTS", "TableSequenceGenerator"]
+__all__ = ["DISCRETE_OUTPUTS", "LENGTHS", "TableSequenceGenerator"]
 
-CATEGORICAL_OUTPUTS = ("softmax", "gumbel", "gumbel-hard")
+DISCRETE_OUTPUTS = ("soft", "gumbel", "gumbel-hard")
+LENGTHS = ("steps", "attribute")
 
 
 def _mlp(in_features: int, hidden: int, out_features: int) -> nn.Sequential:
@@ -74,11 +75,19 @@ class TableSequenceGenerator(LSTMSequenceGenerator):
         static_noise_dims: size of the attribute noise vector; ``None``: 8 when there are
             static groups, else 0.
         static_hidden_size: hidden units of the attribute MLP's two hidden layers.
-        categorical: ``"softmax"`` (default), ``"gumbel"`` (a Gumbel-softmax sample at
-            temperature ``gumbel_tau``) or ``"gumbel-hard"`` (its one-hot, with the soft
-            sample's gradient: straight-through).
+        discrete: how categories, observed flags and the present flag's per-step continue
+            decisions are output: ``"soft"`` (softmax and sigmoid probabilities, as
+            DoppelGANger), ``"gumbel"`` (Gumbel-softmax samples at temperature
+            ``gumbel_tau``; binary ones for the flags) or ``"gumbel-hard"`` (the default:
+            those samples made one-hot or 0/1, with the soft samples' gradient,
+            straight-through), so the critic sees the data's hard values.
         gumbel_tau: the Gumbel-softmax temperature, > 0.
         min_length: steps that are always present, in ``[1, seq_len]``.
+        length: how an entity's end is decided: ``"attribute"`` (the default: the length is
+            drawn first, as one more categorical attribute over ``min_length .. seq_len``,
+            from the attribute noise, the label and the static attributes; the present flag
+            then joins the LSTM's input at every step) or ``"steps"`` (a continue decision read
+            out of the LSTM at every step; the present flag is their running product).
         dropout: dropout between LSTM layers, in ``[0, 1)``; needs ``num_layers > 1``.
         initial_state: ``"zeros"`` or ``"noise"``, as for :class:`LSTMSequenceGenerator`.
         features: the packed width; derived from ``channels`` (given, e.g. by a command line
@@ -113,9 +122,10 @@ class TableSequenceGenerator(LSTMSequenceGenerator):
         global_noise_dims: int = 0,
         static_noise_dims: int | None = None,
         static_hidden_size: int = 64,
-        categorical: str = "softmax",
+        discrete: str = "gumbel-hard",
         gumbel_tau: float = 0.5,
         min_length: int = 1,
+        length: str = "attribute",
         dropout: float = 0.0,
         initial_state: str = "zeros",
         features: int | None = None,
@@ -126,22 +136,25 @@ class TableSequenceGenerator(LSTMSequenceGenerator):
             raise InputError(f"features must be the width of channels, {width}, got {features!r}")
         parts = channel_slices(groups)
         static_width = parts["static"].stop
+        check_choice("length", length, LENGTHS)
+        attribute_mode = bool(static_width) or length == "attribute"
         if static_noise_dims is None:
-            static_noise_dims = 8 if static_width else 0
+            static_noise_dims = 8 if attribute_mode else 0
         check_int("static_noise_dims", static_noise_dims, minimum=0)
-        if static_width and not static_noise_dims:
+        if attribute_mode and not static_noise_dims:
             raise InputError(
-                "static_noise_dims must be >= 1 when channels has static groups, got 0"
+                "static_noise_dims must be >= 1 when channels has static groups or "
+                "length='attribute', got 0"
             )
         check_int("min_length", min_length)
         if min_length > seq_len:
             raise InputError(f"min_length must be <= seq_len={seq_len}, got {min_length}")
-        # Read by the parent's constructor (through _extra_step_inputs) to size the LSTM input.
-        self.static_width = static_width
+        # Read by the parent's constructor (through _extra_step_inputs and _weight_initializer).
+        self.static_width, self.length = static_width, length
         super().__init__(
             encoding_dims,
             seq_len,
-            width - static_width,
+            width - static_width - (length == "attribute"),
             hidden_size,
             num_layers,
             label_type,
@@ -156,34 +169,34 @@ class TableSequenceGenerator(LSTMSequenceGenerator):
         self.groups = groups
         self.features = width
         self.static_noise_dims = static_noise_dims
-        self.categorical = check_choice("categorical", categorical, CATEGORICAL_OUTPUTS)
+        self.discrete = check_choice("discrete", discrete, DISCRETE_OUTPUTS)
         self.gumbel_tau = check_positive("gumbel_tau", gumbel_tau)
         self.min_length = min_length
         self._static_groups = [g for g in groups if g.role == "static"]
         self._series_groups = _shifted([g for g in groups if g.role == "series"], static_width)
-        self.attributes = None
-        self.static_label_embedding = None
+        self.attributes = self.length_head = self.static_label_embedding = None
+        hidden = check_int("static_hidden_size", static_hidden_size)
+        attribute_input = static_noise_dims
+        if attribute_mode and self.num_classes is not None:
+            self.static_label_embedding = nn.Embedding(self.num_classes, self.step_encoding_dims)
+            attribute_input += self.step_encoding_dims
         if static_width:
-            attribute_input = static_noise_dims
-            if self.num_classes is not None:
-                self.static_label_embedding = nn.Embedding(
-                    self.num_classes, self.step_encoding_dims
-                )
-                attribute_input += self.step_encoding_dims
-            self.attributes = _mlp(
-                attribute_input, check_int("static_hidden_size", static_hidden_size), static_width
-            )
+            self.attributes = _mlp(attribute_input, hidden, static_width)
+        if length == "attribute":
+            lengths = seq_len - min_length + 1
+            self.length_head = _mlp(attribute_input + static_width, hidden, lengths)
 
     def _extra_step_inputs(self) -> int:
-        return self.static_width
+        return self.static_width + (self.length == "attribute")
 
     def _weight_initializer(self) -> None:
         """The LSTM's initialisation, and a continue probability of ``seq_len / (seq_len + 1)``
         per step at first, so that an untrained generator's lengths spread over ``seq_len``
         instead of ending after a few steps (where the series channels would get no gradient)."""
         super()._weight_initializer()
-        with torch.no_grad():
-            self.recurrence.readout.bias[-1] = math.log(self.seq_len)
+        if self.length == "steps":
+            with torch.no_grad():
+                self.recurrence.readout.bias[-1] = math.log(self.seq_len)
 
     @property
     def step_noise_width(self) -> int:
@@ -192,9 +205,19 @@ class TableSequenceGenerator(LSTMSequenceGenerator):
         return self.step_encoding_dims + self.global_noise_dims + self.static_noise_dims
 
     def _categories(self, logits: torch.Tensor) -> torch.Tensor:
-        if self.categorical == "softmax":
+        if self.discrete == "soft":
             return logits.softmax(dim=-1)
-        return F.gumbel_softmax(logits, tau=self.gumbel_tau, hard=self.categorical == "gumbel-hard")
+        return F.gumbel_softmax(logits, tau=self.gumbel_tau, hard=self.discrete == "gumbel-hard")
+
+    def _flags(self, logits: torch.Tensor) -> torch.Tensor:
+        """0/1 flags from logits: probabilities, or (binary) Gumbel-softmax samples."""
+        if self.discrete == "soft":
+            return torch.sigmoid(logits)
+        u = torch.rand_like(logits).clamp(1e-6, 1 - 1e-6)
+        soft = torch.sigmoid((logits + u.log() - (-u).log1p()) / self.gumbel_tau)
+        if self.discrete == "gumbel":
+            return soft
+        return (soft > 0.5).to(soft) - soft.detach() + soft  # straight-through
 
     def _activated(self, raw: torch.Tensor, groups: list[ChannelGroup]) -> torch.Tensor:
         """Per-group activations of ``raw`` (``(..., width)``); the present flag's raw value
@@ -204,7 +227,9 @@ class TableSequenceGenerator(LSTMSequenceGenerator):
             values = raw[..., g.slice]
             if g.kind == "categorical":
                 values = self._categories(values)
-            elif g.kind in ("numeric", "observed"):
+            elif g.kind == "observed":
+                values = self._flags(values)
+            elif g.kind == "numeric":
                 values = torch.sigmoid(values)
             if g.kind == "observed":
                 flags[g.name] = values
@@ -217,7 +242,7 @@ class TableSequenceGenerator(LSTMSequenceGenerator):
     def _present(self, logits: torch.Tensor) -> torch.Tensor:
         """``(batch, steps, 1)`` flags from continue logits ``(batch, steps, 1)``: 1 for the
         first ``min_length`` steps, then the running product of the continue probabilities."""
-        keep = torch.sigmoid(logits)
+        keep = self._flags(logits)
         forced = torch.arange(logits.size(1), device=logits.device) < self.min_length
         keep = torch.where(forced.view(1, -1, 1), torch.ones_like(keep), keep)
         return keep.cumprod(dim=1)
@@ -236,10 +261,23 @@ class TableSequenceGenerator(LSTMSequenceGenerator):
             return static.to(attribute_noise)
         if self.attributes is None:
             return attribute_noise.new_zeros(batch, 0)
-        source = attribute_noise
-        if self.static_label_embedding is not None:
-            source = torch.cat([source, self.static_label_embedding(y)], dim=1)
-        return self._activated(self.attributes(source), self._static_groups)
+        return self._activated(
+            self.attributes(self._source(attribute_noise, y)), self._static_groups
+        )
+
+    def _source(self, attribute_noise: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        if self.static_label_embedding is None:
+            return attribute_noise
+        return torch.cat([attribute_noise, self.static_label_embedding(y)], dim=1)
+
+    def _drawn_length(self, source: torch.Tensor, steps: int) -> torch.Tensor:
+        """``(batch, steps, 1)`` present flags from a length drawn over ``min_length ..
+        seq_len``: the flag at step ``t`` is the probability (or, sampled, the indicator)
+        that the length exceeds ``t``."""
+        probabilities = self._categories(self.length_head(source))
+        by_length = F.pad(probabilities, (self.min_length, max(0, steps - self.seq_len)))
+        beyond = by_length.flip(1).cumsum(1).flip(1)  # [L]: probability of a length >= L
+        return beyond[:, 1 : steps + 1].unsqueeze(2)
 
     def forward(
         self, z: torch.Tensor, y: torch.Tensor | None = None, static: torch.Tensor | None = None
@@ -268,8 +306,14 @@ class TableSequenceGenerator(LSTMSequenceGenerator):
         attributes = self._static(noise[:, 0, series_width:], y, static)
         steps = noise.size(1)
         repeated = attributes.unsqueeze(1).expand(-1, steps, -1)
-        inputs = _with_labels(torch.cat([series_noise, repeated], dim=2), self.label_embedding, y)
+        extra = [series_noise, repeated]
+        if self.length == "attribute":
+            source = torch.cat([self._source(noise[:, 0, series_width:], y), attributes], dim=1)
+            present = self._drawn_length(source, steps)
+            extra.append(present)
+        inputs = _with_labels(torch.cat(extra, dim=2), self.label_embedding, y)
         raw, _ = self.recurrence(inputs, state_source=series_noise[:, 0, self.step_encoding_dims :])
-        present = self._present(raw[..., -1:])
-        series = self._activated(raw[..., :-1], self._series_groups[:-1]) * present
+        if self.length == "steps":
+            present, raw = self._present(raw[..., -1:]), raw[..., :-1]
+        series = self._activated(raw, self._series_groups[:-1]) * present
         return torch.cat([repeated, series, present], dim=2)
