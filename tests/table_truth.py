@@ -1,9 +1,10 @@
 """A synthetic packed table with known properties, made in the tests (no data files).
 
-Each entity has a static category ``kind`` (``P(kind=1) = KIND_ONE``) that sets the frequency of
-a sine ``value`` (period ``PERIODS[kind]`` steps, level ``LEVELS[kind]``, random phase); a length uniform in
-``[MIN_LENGTH, SEQ_LEN]``; ``value`` missing at each present step with probability
-``MISSING_RATE``; and a categorical series ``state`` drawn i.i.d. with ``STATE_FREQUENCIES``.
+Each entity has a static category ``kind`` (``P(kind=1) = KIND_ONE``) that sets the period
+(``PERIODS[kind]`` steps) and level (``LEVELS[kind]``) of a sine ``value`` with a random phase;
+a length uniform in ``[MIN_LENGTH, SEQ_LEN]``; ``value`` missing at each present step with
+probability ``MISSING_RATE``; and a categorical series ``state`` drawn i.i.d. with
+``STATE_FREQUENCIES``.
 """
 
 from __future__ import annotations

@@ -5,17 +5,25 @@ conditioned on them.
 :class:`TableSequenceGenerator` extends :class:`~torchgan_lstm.models.LSTMSequenceGenerator`:
 
 - a small MLP maps an attribute noise vector (and the class embedding, when conditional) to
-  the static attributes: sigmoid for numeric values and observed flags, softmax for categories;
-- the attributes join the LSTM's input at every step, next to the per-step noise, the global
-  noise vector and the class embedding; or the user gives them (``forward(z, static=...)``)
-  and the series are generated for those;
-- each step is read out with one activation per group: sigmoid for numeric values and
-  observed flags, softmax (or Gumbel-softmax) for categories; a value whose observed flag is
-  low is scaled down with it (a missing cell is 0 in the data);
-- the ``present`` flag is a cumulative product of per-step sigmoid "continue" probabilities,
-  1 for the first ``min_length`` steps, so it never rises again once it falls; every series
-  channel is multiplied by it, so padding is 0 as in the data;
+  the static attributes: sigmoid for numeric values, categories and 0/1 observed flags as
+  discrete outputs (see ``discrete``);
+- the entity's length is drawn next, as one more categorical attribute (``length="attribute"``),
+  and becomes the ``present`` flag: 1 up to the length, 0 after; or (``length="steps"``) the
+  flag is a running product of per-step "continue" decisions read out of the LSTM. Either way
+  the first ``min_length`` steps are present and the flag never rises again once it falls;
+- the attributes (and the present flag) join the LSTM's input at every step, next to the
+  per-step noise, the global noise vector and the class embedding; or the user gives the
+  attributes (``forward(z, static=...)``) and the series are generated for those;
+- each step is read out with one activation per group: sigmoid for numeric values, discrete
+  outputs for categories and observed flags; a value is multiplied by its observed flag (a
+  missing cell is 0 in the data), and every series channel by the present flag (padding is 0);
 - the static channels are repeated at every step (padding included).
+
+Discrete outputs are straight-through Gumbel-softmax samples by default (``"gumbel-hard"``):
+one-hot categories and 0/1 flags, as in the data, with the relaxed samples' gradient. Softmax
+and sigmoid probabilities (``"soft"``, DoppelGANger's choice) leave values between 0 and 1 that
+a critic tells from the data's hard ones, and learned the synthetic table of the tests worse
+(see ``docs/explanation/tables.md``).
 
 The layout of a packed tensor (``channels``) is described in :mod:`torchgan_lstm.table_channels`.
 TorchGAN's losses draw ``torch.randn(batch, generator.encoding_dims)``: the flat noise is the
