@@ -8,6 +8,7 @@ import pickle
 import pytest
 import torch
 
+from benchmarks.table_truth import CHANNELS, SEQ_LEN, truth_table
 from torchgan_lstm import InputError, TableSequenceGenerator
 from torchgan_lstm.metrics import (
     CHECKPOINT_SAFE_CLASSES,
@@ -28,8 +29,6 @@ from torchgan_lstm.metrics import (
     table_report,
 )
 from torchgan_lstm.table_channels import check_channels, harden, lengths
-
-from .table_truth import CHANNELS, SEQ_LEN, truth_table
 
 SCORES = [
     category_distance,

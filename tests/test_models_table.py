@@ -10,13 +10,12 @@ import torch
 from torch.optim import Adam
 from torchgan.trainer import Trainer
 
+from benchmarks.table_truth import CHANNELS, LEVELS, SEQ_LEN, truth_table
 from torchgan_lstm import InputError, TableSequenceGenerator, get_model
 from torchgan_lstm.losses import build_losses
 from torchgan_lstm.metrics import table_report
 from torchgan_lstm.models import ConvSequenceDiscriminator, LSTMSequenceDiscriminator
 from torchgan_lstm.table_channels import check_channels
-
-from .table_truth import CHANNELS, LEVELS, SEQ_LEN, truth_table
 
 SMALL = {"seq_len": SEQ_LEN, "encoding_dims": 4, "hidden_size": 24, "num_layers": 1}
 SMALL_STATIC = {"static_hidden_size": 16}
