@@ -102,6 +102,17 @@ def _static_critic(base: type) -> type:
     return StaticCritic
 
 
+class _MaskedLSTMCritic(LSTMSequenceDiscriminator):
+    """The LSTM critic with its per-step logits averaged over the present steps only."""
+
+    def forward(self, x, y=None, feature_matching=False):
+        if feature_matching:
+            return super().forward(x, y, feature_matching)
+        logits, _ = self.recurrence(x)
+        present = x[..., -1]
+        return (logits.squeeze(2) * present).sum(1) / present.sum(1).clamp_min(1)
+
+
 # name -> (generator arguments, critic): the designs compared.
 DESIGNS = {
     "default": ({}, "conv"),
@@ -110,6 +121,7 @@ DESIGNS = {
     "soft-steps": ({"discrete": "soft", "length": "steps"}, "conv"),
     "lstm-critic": ({}, "lstm"),
     "static-critic": ({}, "static-conv"),
+    "masked-lstm-critic": ({}, "masked-lstm"),
 }
 KEYS = (
     "length_distance",
@@ -131,6 +143,7 @@ def train_and_score(design: str, seed: int, epochs: int, entities: int = 512) ->
         "conv": (ConvSequenceDiscriminator, conv),
         "static-conv": (_static_critic(ConvSequenceDiscriminator), conv),
         "lstm": (LSTMSequenceDiscriminator, {"features": 8, "hidden_size": 16}),
+        "masked-lstm": (_MaskedLSTMCritic, {"features": 8, "hidden_size": 16}),
     }
     adam = {"name": Adam, "args": {"lr": 2e-3, "betas": (0.5, 0.999)}}
     small = {"seq_len": SEQ_LEN, "encoding_dims": 4, "hidden_size": 24, "num_layers": 1}
