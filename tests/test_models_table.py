@@ -164,7 +164,7 @@ def _loader(n: int, seed: int = 0, batch_size: int = 64):
     ("loss", "critic", "length"),
     [("minimax", "conv", "attribute"), ("wgan-gp", "lstm", "steps")],
 )
-def test_torchgan_trainer_and_losses_train_it_unchanged(tmp_path, loss, critic, length):
+def test_torchgan_trainer_and_losses_train_and_resume_it_unchanged(tmp_path, loss, critic, length):
     trainer = _trainer(tmp_path, loss, critic, epochs=1, length=length)
     before = [p.detach().clone() for p in trainer.generator.parameters()]
     trainer(_loader(64, batch_size=16))
@@ -174,6 +174,11 @@ def test_torchgan_trainer_and_losses_train_it_unchanged(tmp_path, loss, critic, 
     assert all(changed)  # the attribute MLP, the length head and the LSTM all get gradients
     losses = trainer.logger.get_loss_viz().logs
     assert losses and all(torch.isfinite(torch.tensor(v)).all() for v in losses.values())
+    resumed = _trainer(tmp_path, loss, critic, epochs=2, length=length)
+    resumed.load_model(str(tmp_path / "checkpoints") + "0.model")
+    assert resumed.start_epoch == 1
+    for a, b in zip(trainer.generator.parameters(), resumed.generator.parameters(), strict=True):
+        assert torch.equal(a, b)
 
 
 @pytest.mark.filterwarnings("ignore:generator makes samples")
