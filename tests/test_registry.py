@@ -35,6 +35,7 @@ def test_list_and_get_models_by_name():
         "dcgan_generator",
         "lstm_generator",
         "lstm_sequence_generator",
+        "table_sequence_generator",
     ]
     g = get_model("lstm_generator", out_size=16, out_channels=1, decoder="rows", hidden_size=8)
     assert isinstance(g, LSTMGenerator) and g.decoder_name == "rows"

@@ -15,6 +15,7 @@ from .models import (
     LSTMGenerator,
     LSTMSequenceDiscriminator,
     LSTMSequenceGenerator,
+    TableSequenceGenerator,
 )
 from .registry import get_model, get_model_builder, list_models, register_model
 from .trainer.guards import DataLoaderFailed, TrainingDiverged, TrainingError
@@ -29,6 +30,7 @@ __all__ = [
     "LSTMSequenceGenerator",
     "ModelSpec",
     "RunConfig",
+    "TableSequenceGenerator",
     "TrainingDiverged",
     "TrainingError",
     "export_generator",

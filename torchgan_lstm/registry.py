@@ -7,9 +7,9 @@ command line or a config file can name any of them::
     >>> list_models()  # doctest: +NORMALIZE_WHITESPACE
     ['conv_discriminator', 'conv_sequence_discriminator', 'dcgan_discriminator',
      'dcgan_generator', 'lstm_generator', 'lstm_sequence_discriminator',
-     'lstm_sequence_generator']
+     'lstm_sequence_generator', 'table_sequence_generator']
     >>> list_models("*_generator")
-    ['dcgan_generator', 'lstm_generator', 'lstm_sequence_generator']
+    ['dcgan_generator', 'lstm_generator', 'lstm_sequence_generator', 'table_sequence_generator']
     >>> generator = get_model("lstm_generator", out_channels=1, decoder="rows")
     >>> type(generator).__name__
     'LSTMGenerator'

@@ -7,6 +7,10 @@ generated time series judged as the time-series GAN papers do.
 - :class:`DiscriminativeScore`, :class:`PredictiveScore` (TimeGAN), :class:`CorrelationalScore`
   (Diffusion-TS), :class:`SequenceFrechetDistance`: see :mod:`.sequence`; the same scores as
   plain functions in :mod:`.sequence_scores`.
+- :class:`CategoryDistance`, :class:`LengthDistance`, :class:`MissingRateDistance`,
+  :class:`GapLengthDistance`, :class:`StaticDistance`, :class:`AttributeSeriesDistance`,
+  :class:`AutocorrelationDistance`: packed tables of many entities (see :mod:`.table`); the
+  same scores as plain functions in :mod:`.table_scores`.
 
 All are TorchGAN ``EvaluationMetric`` objects for the Trainer's ``metrics_list``, and score
 a tensor of samples when called. They pickle only their configuration, so checkpoints holding
@@ -42,9 +46,32 @@ from .sequence_scores import (
     score_spread,
     sequence_frechet_distance,
 )
+from .table import (
+    AttributeSeriesDistance,
+    AutocorrelationDistance,
+    CategoryDistance,
+    GapLengthDistance,
+    LengthDistance,
+    MissingRateDistance,
+    StaticDistance,
+    TableMetric,
+)
+from .table_scores import (
+    attribute_series_distance,
+    autocorrelation_distance,
+    category_distance,
+    gap_length_distance,
+    length_distance,
+    missing_rate_distance,
+    static_distance,
+    table_report,
+)
 
 __all__ = [
     "CHECKPOINT_SAFE_CLASSES",
+    "AttributeSeriesDistance",
+    "AutocorrelationDistance",
+    "CategoryDistance",
     "ClassCoverage",
     "ClassImbalance",
     "ClassifierMetric",
@@ -52,20 +79,33 @@ __all__ = [
     "DiscriminativeScore",
     "FashionClassifier",
     "FrechetClassifierDistance",
+    "GapLengthDistance",
+    "LengthDistance",
+    "MissingRateDistance",
     "PredictiveScore",
     "ScoreSpread",
     "SequenceFrechetDistance",
     "SequenceMetric",
     "SharedSamples",
+    "StaticDistance",
+    "TableMetric",
+    "attribute_series_distance",
+    "autocorrelation_distance",
+    "category_distance",
     "correlational_score",
     "discriminative_score",
     "fashion_mnist_tensor",
     "feature_statistics",
     "frechet_distance",
+    "gap_length_distance",
+    "length_distance",
     "load_classifier",
+    "missing_rate_distance",
     "predictive_score",
     "score_spread",
     "sequence_frechet_distance",
+    "static_distance",
+    "table_report",
     "to_classifier_input",
 ]
 
@@ -78,4 +118,11 @@ CHECKPOINT_SAFE_CLASSES = (
     PredictiveScore,
     CorrelationalScore,
     SequenceFrechetDistance,
+    CategoryDistance,
+    LengthDistance,
+    MissingRateDistance,
+    GapLengthDistance,
+    StaticDistance,
+    AttributeSeriesDistance,
+    AutocorrelationDistance,
 )

@@ -5,6 +5,7 @@ from .conv_sequence import ConvSequenceDiscriminator
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .lstm import LSTMGenerator
 from .sequence import LSTMSequenceDiscriminator, LSTMSequenceGenerator
+from .table import TableSequenceGenerator
 
 __all__ = [
     "ConvDiscriminator",
@@ -14,4 +15,5 @@ __all__ = [
     "LSTMGenerator",
     "LSTMSequenceDiscriminator",
     "LSTMSequenceGenerator",
+    "TableSequenceGenerator",
 ]

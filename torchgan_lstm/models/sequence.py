@@ -226,7 +226,7 @@ class LSTMSequenceGenerator(_Recurrent, Generator):
         self.initial_state = initial_state
         self.features = check_int("features", features)
         self.num_classes = LSTMGenerator._check_classes(label_type, num_classes)
-        step_input = step_dims + self.global_noise_dims
+        step_input = step_dims + self.global_noise_dims + self._extra_step_inputs()
         self.label_embedding = None
         if self.num_classes is not None:
             self.label_embedding = nn.Embedding(self.num_classes, step_dims)
@@ -240,6 +240,10 @@ class LSTMSequenceGenerator(_Recurrent, Generator):
         )
         self.last_nonlinearity = nn.Sigmoid() if last_nonlinearity is None else last_nonlinearity
         self._weight_initializer()
+
+    def _extra_step_inputs(self) -> int:
+        """Values a subclass appends to every step's LSTM input (none here)."""
+        return 0
 
     @property
     def step_noise_width(self) -> int:
@@ -266,8 +270,9 @@ class LSTMSequenceGenerator(_Recurrent, Generator):
         """
         steps = self.seq_len if seq_len is None else check_int("seq_len", seq_len)
         z = torch.randn(sample_size, steps, self.step_encoding_dims, device=device)
-        if self.global_noise_dims:
-            shared = torch.randn(sample_size, 1, self.global_noise_dims, device=device)
+        shared_width = self.step_noise_width - self.step_encoding_dims
+        if shared_width:
+            shared = torch.randn(sample_size, 1, shared_width, device=device)
             z = torch.cat([z, shared.expand(-1, steps, -1)], dim=2)
         if self.num_classes is None:
             return [z]
