@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import InputError
-from .table_roles import Roles, first_rows
+from .table_roles import Roles, first_rows, show
 
 __all__ = ["MAX_ABS_VALUE", "RowNamer", "check_table"]
 
@@ -53,10 +53,11 @@ def _mixed(frame: pd.DataFrame, source: str, rows: RowNamer, columns: list[str])
         if numbers.any() and not numbers.all():
             text = present.index[~numbers.to_numpy()][0]
             number = present.index[numbers.to_numpy()][0]
+            a, b = show(values[number]), show(values[text])
             raise InputError(
                 f"{source}: column {column!r} mixes numbers and text ({rows([number])} holds "
-                f"{values[number]!r}, {rows([text])} holds {values[text]!r}); fix the cells, or "
-                f"name the column in data.categorical to read every value as a category"
+                f"{a}, {rows([text])} holds {b}); fix the cells, or name the column in "
+                f"data.categorical to read every value as a category"
             )
 
 
@@ -71,7 +72,7 @@ def _finite(frame: pd.DataFrame, source: str, rows: RowNamer, columns: list[str]
             at = first_rows(bad)
             raise InputError(
                 f"{source}: column {column!r} must hold finite values within "
-                f"+-{MAX_ABS_VALUE:g}, got {numbers[at[0]]!r} at {rows(at)}"
+                f"+-{MAX_ABS_VALUE:g}, got {numbers[at[0]]} at {rows(at)}"
             )
 
 
@@ -96,22 +97,23 @@ def _time_order(frame: pd.DataFrame, source: str, rows: RowNamer, roles: Roles, 
     times = frame[roles.time].to_numpy()
     for entity, positions in entities.items():
         steps = np.diff(times[positions])
-        where = "" if entity is None else f" within entity {roles.id}={entity!r}"
+        where = "" if entity is None else f" within entity {roles.id}={show(entity)}"
         zero = steps == np.zeros((), steps.dtype)
         if zero.any():
             k = int(np.flatnonzero(zero)[0])
             raise InputError(
                 f"{source}: duplicate rows{where}: {rows([positions[k], positions[k + 1]])} "
-                f"have the same {roles.time} {frame[roles.time].iloc[positions[k]]!r}; keep one"
+                f"have the same {roles.time} {show(frame[roles.time].iloc[positions[k]])}; keep one"
             )
         back = steps < np.zeros((), steps.dtype)
         if back.any():
             k = int(np.flatnonzero(back)[0])
+            before, after = positions[k], positions[k + 1]
+            then, now = (show(frame[roles.time].iloc[p]) for p in (before, after))
             raise InputError(
                 f"{source}: time column {roles.time!r} is not increasing{where}: "
-                f"{rows([positions[k + 1]])} ({frame[roles.time].iloc[positions[k + 1]]}) comes "
-                f"after {rows([positions[k]])} ({frame[roles.time].iloc[positions[k]]}); sort "
-                f"the rows by time"
+                f"{rows([after])} ({now}) comes after {rows([before])} ({then}); sort the rows "
+                f"by time"
             )
 
 
@@ -130,7 +132,7 @@ def _per_entity(frame: pd.DataFrame, source: str, rows: RowNamer, roles: Roles, 
                 at = [positions[0], positions[other[0]]]
                 raise InputError(
                     f"{source}: {role} column {column!r} changes within entity "
-                    f"{roles.id}={entity!r} ({rows(at)}); a {role} column holds one value per "
+                    f"{roles.id}={show(entity)} ({rows(at)}); a {role} column holds one value per "
                     f"entity"
                 )
 
@@ -138,7 +140,7 @@ def _per_entity(frame: pd.DataFrame, source: str, rows: RowNamer, roles: Roles, 
 def _lengths(source: str, rows: RowNamer, roles: Roles, entities, min_length: int) -> None:
     for entity, positions in entities.items():
         if len(positions) < min_length:
-            which = "the table" if entity is None else f"entity {roles.id}={entity!r}"
+            which = "the table" if entity is None else f"entity {roles.id}={show(entity)}"
             raise InputError(
                 f"{source}: {which} has {len(positions)} row(s) ({rows(list(positions[:3]))}), "
                 f"fewer than data.min_length={min_length}; drop it or lower data.min_length"
@@ -162,7 +164,7 @@ def _single_categories(
             at = first_rows(values.eq(once[0]).to_numpy())
             unit = "entity" if column in once_per_entity and roles.id else "row"
             raise InputError(
-                f"{source}: category {once[0]!r} of column {column!r} appears in one {unit} "
+                f"{source}: category {show(once[0])} of column {column!r} appears in one {unit} "
                 f"only ({rows([int(values.index[at[0]])])}): a GAN cannot learn it from one "
                 f"example, and a sample of it would repeat that {unit}; merge it into another "
                 f"category or drop it"

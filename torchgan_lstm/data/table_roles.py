@@ -27,7 +27,7 @@ import pandas as pd
 
 from .._validation import InputError
 
-__all__ = ["ID_NAMES", "TIME_NAMES", "Roles", "TableRoles", "decide_roles"]
+__all__ = ["ID_NAMES", "TIME_NAMES", "Roles", "TableRoles", "decide_roles", "show"]
 
 ID_NAMES = ("id", "entity", "entity_id", "series_id", "group")
 TIME_NAMES = ("date", "time", "timestamp", "datetime")
@@ -252,3 +252,12 @@ def decide_roles(frame: pd.DataFrame, roles: TableRoles, source: str) -> Roles:
 def first_rows(mask: np.ndarray | pd.Series, limit: int = 3) -> list[int]:
     """The positions of the first ``limit`` true values of ``mask``."""
     return [int(i) for i in np.flatnonzero(np.asarray(mask))[:limit]]
+
+
+def show(value: object) -> str:
+    """A cell's value for a message: text quoted, numbers and dates as a user writes them."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat() if value != value.normalize() else value.strftime("%Y-%m-%d")
+    return repr(value) if isinstance(value, str) else str(value)

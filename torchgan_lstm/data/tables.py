@@ -30,7 +30,7 @@ from .._validation import InputError, check_int
 from .sequences import SequenceDataset
 from .table_checks import check_table
 from .table_codec import TableCodec
-from .table_roles import Roles, TableRoles, decide_roles
+from .table_roles import Roles, TableRoles, decide_roles, show
 
 __all__ = ["TABLE_SUFFIXES", "TableDataset", "read_table", "table_dataset", "write_table"]
 
@@ -104,7 +104,7 @@ def _row_namer(kind: str, index: pd.Index):
             + ("s " if len(positions) > 1 else " ")
             + ", ".join(str(int(p) + 1) for p in positions)
         )
-    return lambda positions: "index " + ", ".join(repr(index[int(p)]) for p in positions)
+    return lambda positions: "index " + ", ".join(show(index[int(p)]) for p in positions)
 
 
 def _parse_time(frame: pd.DataFrame, roles: Roles, source: str) -> None:
