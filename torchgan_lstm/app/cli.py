@@ -33,6 +33,7 @@ from .config import (
     sequence_features,
 )
 from .config_guard import LOADER_MODE, check_argv, guarded_parsing, import_user_modules
+from .data_config import TABLE_FIELDS
 from .safe_yaml import read_yaml_file
 
 __all__ = ["build_parser", "config_from_args", "main", "train_parser"]
@@ -66,6 +67,7 @@ def _add_train_arguments(parser: ArgumentParser, sequences: bool) -> None:
     if sequences:
         parser.link_arguments("data.seq_len", "generator.init_args.seq_len")
         sources = ("data.dataset", "data.seq_len", "data.stride", "data.root")
+        sources += tuple(f"data.{f}" for f in TABLE_FIELDS)
         for role in ("generator", "discriminator"):
             parser.link_arguments(sources, f"{role}.init_args.features", _features)
     else:
@@ -143,8 +145,11 @@ def _channels(channels, dataset):
     return natural_channels(dataset, channels)
 
 
-def _features(dataset, seq_len, stride, root):
-    return sequence_features(DataConfig(dataset, root, seq_len=seq_len, stride=stride))
+def _features(dataset, seq_len, stride, root, *table):
+    table_fields = dict(zip(TABLE_FIELDS, table, strict=True))
+    return sequence_features(
+        DataConfig(dataset, root, seq_len=seq_len, stride=stride, **table_fields)
+    )
 
 
 def _unlinked(init_args: dict) -> dict:

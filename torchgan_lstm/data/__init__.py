@@ -25,6 +25,9 @@ from .sequences import (
     sliding_windows,
     stocks,
 )
+from .table_codec import TableCodec
+from .table_roles import TableRoles
+from .tables import TableDataset, read_table, table_dataset, table_sines, write_table
 
 __all__ = [
     "DATASETS",
@@ -36,6 +39,9 @@ __all__ = [
     "ImageTensorDataset",
     "MinMaxScaler",
     "SequenceDataset",
+    "TableCodec",
+    "TableDataset",
+    "TableRoles",
     "build_dataset",
     "build_sequence_dataset",
     "csv_sequences",
@@ -47,8 +53,12 @@ __all__ = [
     "make_dataloader",
     "read_idx",
     "read_numeric_csv",
+    "read_table",
     "sines",
     "sliding_windows",
     "stocks",
+    "table_dataset",
+    "table_sines",
     "to_model_range",
+    "write_table",
 ]

@@ -31,8 +31,17 @@ from .sequences import SequenceDataset
 from .table_checks import check_table
 from .table_codec import TableCodec
 from .table_roles import Roles, TableRoles, decide_roles, show
+from .table_sines import table_sines
 
-__all__ = ["TABLE_SUFFIXES", "TableDataset", "read_table", "table_dataset", "write_table"]
+__all__ = [
+    "TABLE_SUFFIXES",
+    "TableDataset",
+    "named_table_dataset",
+    "read_table",
+    "table_dataset",
+    "table_sines",
+    "write_table",
+]
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 # Filling a time grid may add at most this many rows per row of the table: beyond it the
@@ -345,3 +354,17 @@ def table_dataset(
         default = pd.Timedelta(days=1).value if decided.time_kind == "datetime" else 1
         codec.time |= {"starts": plain, "interval": default if interval is None else interval}
     return TableDataset(packed, labels, codec, decided, lengths, ids)
+
+
+def named_table_dataset(
+    name: str,
+    roles: TableRoles | None = None,
+    seq_len: int = 24,
+    stride: int = 1,
+    min_length: int = 2,
+    seed: int = 0,
+) -> TableDataset:
+    """``"table:FILE"`` (a CSV or Parquet file) or ``"table-sines"`` (:func:`table_sines` of
+    ``seed``, lengths up to ``seq_len``) as a :class:`TableDataset`."""
+    table = table_sines(max_length=seq_len, seed=seed) if name == "table-sines" else name[6:]
+    return table_dataset(table, roles, seq_len, stride, min_length)
