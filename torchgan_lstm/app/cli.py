@@ -200,7 +200,8 @@ def build_parser() -> ArgumentParser:
         type=str | None,
         default=None,
         help="table runs: a CSV or Parquet file with one row per entity to generate, holding "
-        "its label (the run's data.label column)",
+        "its label (the run's data.label column) and/or static attributes (a table generator "
+        "generates the series for them)",
     )
     sample.add_argument("--seed", type=int, default=0, help="seeds the noise")
     sample.add_argument("--device", type=str, default="auto", help="auto, cpu or cuda")

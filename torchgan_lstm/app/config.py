@@ -32,6 +32,7 @@ from .data_config import (
     is_sequence_dataset,
     natural_channels,
     sequence_features,
+    table_channels,
 )
 from .model_spec import ModelSpec, check_plain, check_roles
 from .resources import check_run_memory
@@ -209,6 +210,10 @@ class RunConfig(RunSettings):
                         f"{value!r}; the data part sets it (leave {arg} out)"
                     )
                 spec.init_args[arg] = value
+            if data.table and "channels" in inspect.signature(spec.cls).parameters:
+                # a table model's packed layout: read from the data only when missing
+                spec.init_args.setdefault("channels", None)
+                spec.init_args["channels"] = spec.init_args["channels"] or table_channels(data)
         return config
 
     def validate(self) -> RunConfig:

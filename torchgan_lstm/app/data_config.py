@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import json
 from dataclasses import dataclass
 
 from .._validation import InputError, check_choice, check_int
@@ -17,6 +19,7 @@ __all__ = [
     "natural_channels",
     "sequence_dataset",
     "sequence_features",
+    "table_channels",
 ]
 
 TABLE_FIELDS = ("id", "time", "series", "static", "categorical", "label", "min_length")
@@ -108,18 +111,23 @@ def sequence_dataset(data: DataConfig):
 
 
 @functools.lru_cache(maxsize=8)
-def _sequence_features(key: str) -> int:
-    import json
+def _dataset_shape(key: str) -> tuple[int, str]:
+    dataset = sequence_dataset(DataConfig(**json.loads(key)))
+    return dataset.features, json.dumps(getattr(dataset, "channels", None))
 
-    return sequence_dataset(DataConfig(**json.loads(key))).features
+
+def _key(data: DataConfig) -> str:
+    return json.dumps(dataclasses.asdict(data), sort_keys=True)
 
 
 def sequence_features(data: DataConfig) -> int:
     """Features per step of a sequence dataset (read from the data, once per process)."""
-    import dataclasses
-    import json
+    return _dataset_shape(_key(data))[0]
 
-    return _sequence_features(json.dumps(dataclasses.asdict(data), sort_keys=True))
+
+def table_channels(data: DataConfig) -> list[dict]:
+    """The packed channel groups of a table dataset (read from the data, once per process)."""
+    return json.loads(_dataset_shape(_key(data))[1])
 
 
 def check_data(data: DataConfig) -> None:

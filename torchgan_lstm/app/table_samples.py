@@ -17,7 +17,7 @@ from ..data.tables import TABLE_SUFFIXES
 from .output_paths import check_output_file
 from .samples import check_finite_samples
 
-__all__ = ["generate_table", "given_labels", "sample_table"]
+__all__ = ["generate_table", "given_labels", "read_given", "sample_table"]
 
 
 def generate_table(
@@ -27,6 +27,7 @@ def generate_table(
     seed: int = 0,
     seq_len: int | None = None,
     labels: np.ndarray | None = None,
+    static: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Generate ``n`` entities and decode them as the user's long table.
 
@@ -38,6 +39,9 @@ def generate_table(
         seq_len: roll-out length (default: the training length).
         labels: ``(n,)`` class indices to condition a conditional generator on (default:
             drawn by the generator's ``sampler``).
+        static: ``(n, static_width)`` packed static attributes to generate the series for
+            (:meth:`~torchgan_lstm.data.TableCodec.encode_static`); needs a generator whose
+            ``forward`` takes ``static``.
 
     Returns:
         The long table, new entity ids ``0 .. n - 1`` (or ``generated-k`` for text ids).
@@ -53,6 +57,11 @@ def generate_table(
     extra = {} if seq_len is None else {"seq_len": seq_len}
     if labels is not None and getattr(generator, "num_classes", None) is None:
         raise InputError("labels were given, but this generator is not conditional")
+    if static is not None and "static" not in inspect.signature(generator.forward).parameters:
+        raise InputError(
+            f"static attributes were given, but {type(generator).__name__} cannot take them; "
+            f"train with a table generator (e.g. TableSequenceGenerator)"
+        )
     parts = []
     with forked_rng(device, seed), torch.no_grad():
         for start in range(0, n, CHUNK):
@@ -60,39 +69,57 @@ def generate_table(
             inputs = list(generator.sampler(size, device, **extra))
             if labels is not None:
                 inputs[1] = torch.as_tensor(labels[start : start + size], device=device)
-            packed = generator(*inputs).cpu()
+            given = {}
+            if static is not None:
+                given["static"] = torch.as_tensor(static[start : start + size], device=device)
+            packed = generator(*inputs, **given).cpu()
             check_finite_samples(packed, f"entities {start}-{start + size - 1}")
             drawn = inputs[1].cpu().numpy() if len(inputs) > 1 else None
             parts.append(codec.decode(packed.numpy(), drawn, seed=seed + start, first_id=start))
     return pd.concat(parts, ignore_index=True)
 
 
-def given_labels(path: str | Path, codec: TableCodec) -> np.ndarray:
-    """The class index of every row of a ``--given`` table (one row per entity to generate).
+def read_given(path: str | Path, codec: TableCodec) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """A ``--given`` table (one row per entity to generate) as labels and static attributes.
+
+    Returns:
+        ``(labels (rows,) or None, packed static attributes (rows, static_width) or None)``:
+        labels when the run has a label column, static attributes when it has static columns
+        that take channels and the file holds any of them.
 
     Raises:
-        InputError: the run has no label column, the file lacks it, or a row names a class the
-            training table did not have (the message names the file, row and the classes).
+        InputError: an empty file, one holding neither the label nor a static column, a class
+            or attribute the training table did not have (the message names the file and row).
     """
+    where = f"--given {str(path)!r}"
     table = read_table(path)
-    if codec.label is None:
-        raise InputError(
-            f"--given {str(path)!r}: this run was trained without a label column (data.label), "
-            f"so there is nothing to give; static attributes need a generator that takes them"
+    statics = [s["name"] for s in codec.specs if s["role"] == "static" and s["kind"] != "constant"]
+    label = codec.label["name"] if codec.label else None
+    if len(table) == 0 or not ({label, *statics} & set(table.columns)):
+        wanted = (
+            ", ".join(repr(c) for c in [label, *statics] if c)
+            or "nothing (no label or static column)"
         )
+        raise InputError(f"{where} must hold one row per entity with its {wanted}")
+    static = codec.encode_static(table, where) if set(statics) & set(table.columns) else None
+    return (given_labels(table, codec, where) if label in table.columns else None), static
+
+
+def given_labels(table: pd.DataFrame, codec: TableCodec, where: str) -> np.ndarray:
+    """The class index of every row of a given table's label column.
+
+    Raises:
+        InputError: a row names a class the training table did not have.
+    """
     name = codec.label["name"]
-    if name not in table.columns or len(table) == 0:
-        raise InputError(
-            f"--given {str(path)!r} must hold the label column {name!r}, one row per entity"
-        )
     classes = codec.label["classes"]
     index = {str(v): k for k, v in enumerate(classes)}
     codes = []
     for row, value in enumerate(table[name].tolist()):
         if str(value) not in index:
             raise InputError(
-                f"--given {str(path)!r}, row {row + 1}: {name}={value!r} is not a class of the "
-                f"training table ({', '.join(map(str, classes))})"
+                f"{where}, row {row + 1}: {name}={value!r} is not a class of the training table "
+                f"({', '.join(map(str, classes))})"
             )
         codes.append(index[str(value)])
     return np.asarray(codes, np.int64)
@@ -115,14 +142,16 @@ def sample_table(args, generator, config, table_info: dict) -> None:
     if args.singles:
         raise InputError("--singles is for image checkpoints; this one makes tables")
     out = check_output_file(out, "--out", args.overwrite)
-    labels = None
+    labels = static = None
     given = getattr(args, "given", None)
     if given is not None:
-        labels = given_labels(given, codec)
-    n = len(labels) if labels is not None else args.n
+        labels, static = read_given(given, codec)
+    n = args.n
+    for part in (labels, static):
+        n = len(part) if part is not None else n
     seq_len = None if args.seq_len is None else check_int("seq_len", args.seq_len, minimum=1)
     if "seq_len" not in inspect.signature(generator.sampler).parameters:
         seq_len = None
-    frame = generate_table(generator, codec, n, args.seed, seq_len, labels)
+    frame = generate_table(generator, codec, n, args.seed, seq_len, labels, static)
     write_table(frame, out)
     print(f"wrote {n} entities ({len(frame)} rows) to {out}")

@@ -240,6 +240,47 @@ class TableCodec:
         out[:, self._offsets[(PRESENT, "present")][0]] = 1.0
         return out
 
+    @property
+    def static_width(self) -> int:
+        """The static channels' width (they come first)."""
+        return sum(g["width"] for g in self.channels if g["role"] == "static")
+
+    def encode_static(self, frame: pd.DataFrame, where: str = "table") -> np.ndarray:
+        """Given static attributes, one row per entity, packed as the static channels.
+
+        Args:
+            frame: a table holding every static column that takes channels.
+            where: the file, for messages.
+
+        Returns:
+            float32 ``(rows, static_width)``.
+
+        Raises:
+            InputError: a static column is missing, a category is not one of the training
+                table's, or a number lies outside the training table's range.
+        """
+        needed = [s for s in self.specs if s["role"] == "static" and s["kind"] != "constant"]
+        for spec in needed:
+            name = spec["name"]
+            if name not in frame.columns:
+                raise InputError(f"{where} must hold the static column {name!r}")
+            values = frame[name]
+            if spec["kind"] == "categorical":
+                bad = ~values.isna() & ~values.map(_plain).isin(spec["categories"])
+                allowed = ", ".join(map(str, spec["categories"]))
+            else:
+                numbers = pd.to_numeric(values, errors="coerce")
+                bad = values.notna() & ~numbers.between(spec["min"], spec["max"])
+                allowed = f"numbers in [{spec['min']:g}, {spec['max']:g}]"
+            if bad.any():
+                row = int(np.flatnonzero(bad.to_numpy())[0])
+                raise InputError(
+                    f"{where}, row {row + 1}: {name}={values.iloc[row]!r} is not one of the "
+                    f"training table's values ({allowed})"
+                )
+        full = frame.reindex(columns=[s["name"] for s in self.specs])
+        return self.encode_rows(full)[:, : self.static_width]
+
     def static_slices(self) -> list[tuple[int, int]]:
         """The channel ranges of the static groups."""
         return [
