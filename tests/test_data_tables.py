@@ -253,3 +253,20 @@ def test_label_without_id_and_missing_time_are_refused():
     _refused(table, TableRoles(id="", time="date", label="ward"), "labels entities")
     table.loc[2, "date"] = None
     _refused(table, match="time column 'date' has empty cells at index 2")
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        "not a mapping",
+        {"columns": []},
+        {"channels": [{"name": "x", "kind": "numeric", "role": "series", "width": "1"}]},
+        {"channels": [{"name": "x", "kind": "numeric", "role": "series", "width": 1}]},
+    ],
+)
+def test_a_malformed_stored_codec_is_refused(broken):
+    stored = table_dataset(_visits(), _roles(), seq_len=6).codec.to_dict()
+    if isinstance(broken, dict) and "channels" in broken:
+        broken = stored | broken
+    with pytest.raises(InputError, match="checkpoint x"):
+        TableCodec.from_dict(broken, "checkpoint x")
