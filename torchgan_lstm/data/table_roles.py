@@ -62,10 +62,13 @@ class Roles:
     """The decided roles of every column used (see the module's rules).
 
     Attributes:
-        id, time, label: a column name or ``None``.
+        id: the entity id column, or ``None``.
+        time: the time column, or ``None``.
         time_kind: ``"datetime"``, ``"numeric"`` or ``None`` (no time column).
-        series, static: column names, in the table's order.
+        series: the time-varying columns, in the table's order.
+        static: the per-entity attribute columns, in the table's order.
         categorical: the categorical ones among ``series`` and ``static``.
+        label: the label column, or ``None``.
         unused: the columns without a role (left out of training and of samples).
         inferred: the roles that were inferred rather than given.
     """

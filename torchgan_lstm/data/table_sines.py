@@ -38,7 +38,8 @@ def table_sines(
 
     Args:
         entities: number of entities.
-        min_length, max_length: the range of the uniform length distribution, in steps.
+        min_length: the shortest length of the uniform length distribution, in steps.
+        max_length: the longest length, in steps.
         missing: the probability that a ``value`` cell is missing.
         seed: seeds every draw.
 

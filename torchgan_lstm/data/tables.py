@@ -204,8 +204,12 @@ class TableDataset(SequenceDataset):
 
     Attributes:
         channels: the codec's channel groups (the table models' constructor argument).
-        codec, roles, lengths, seq_len, features (``C``), num_classes (``None`` without a
-        label column).
+        codec: the :class:`~torchgan_lstm.data.table_codec.TableCodec`.
+        roles: the decided :class:`~torchgan_lstm.data.table_roles.Roles`.
+        lengths: each sequence's length in steps.
+        seq_len: steps per sequence.
+        features: channels per step, ``C``.
+        num_classes: the label column's classes, ``None`` without one.
     """
 
     def __init__(
