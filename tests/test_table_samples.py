@@ -116,3 +116,20 @@ def test_given_values_the_training_table_lacks_are_refused(tmp_path):
     pd.DataFrame({"kind": ["glacial"]}).to_csv(given, index=False)
     with pytest.raises(InputError, match="row 1: kind='glacial' is not one of"):
         read_given(given, dataset.codec)
+
+
+def test_a_label_column_sets_the_models_classes_and_needs_a_conditional_generator(tmp_path):
+    from torchgan_lstm.app.config import ModelSpec, RunConfig
+
+    table = table_sines(entities=40, min_length=3, max_length=6, seed=2)
+    table["outcome"] = np.where(table["kind"] == "fast", "up", "down")
+    path = tmp_path / "t.csv"
+    table.to_csv(path, index=False)
+    data = DataConfig(f"table:{path}", seq_len=6, label="outcome")
+    with pytest.raises(InputError, match=r"add --generator\.label_type generated"):
+        RunConfig(data=data).resolved()
+    generator = ModelSpec("torchgan_lstm.LSTMSequenceGenerator", {"label_type": "generated"})
+    critic = ModelSpec("torchgan_lstm.ConvSequenceDiscriminator", {"label_type": "required"})
+    resolved = RunConfig(data=data, generator=generator, discriminator=critic).resolved()
+    assert resolved.generator.init_args["num_classes"] == 2
+    assert resolved.discriminator.init_args["num_classes"] == 2

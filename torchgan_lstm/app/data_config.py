@@ -20,6 +20,7 @@ __all__ = [
     "sequence_dataset",
     "sequence_features",
     "table_channels",
+    "table_classes",
 ]
 
 TABLE_FIELDS = ("id", "time", "series", "static", "categorical", "label", "min_length")
@@ -111,9 +112,10 @@ def sequence_dataset(data: DataConfig):
 
 
 @functools.lru_cache(maxsize=8)
-def _dataset_shape(key: str) -> tuple[int, str]:
+def _dataset_shape(key: str) -> tuple[int, str, int | None]:
     dataset = sequence_dataset(DataConfig(**json.loads(key)))
-    return dataset.features, json.dumps(getattr(dataset, "channels", None))
+    channels = json.dumps(getattr(dataset, "channels", None))
+    return dataset.features, channels, dataset.num_classes
 
 
 def _key(data: DataConfig) -> str:
@@ -128,6 +130,11 @@ def sequence_features(data: DataConfig) -> int:
 def table_channels(data: DataConfig) -> list[dict]:
     """The packed channel groups of a table dataset (read from the data, once per process)."""
     return json.loads(_dataset_shape(_key(data))[1])
+
+
+def table_classes(data: DataConfig) -> int | None:
+    """The classes of a table's label column (``None`` without one), read once per process."""
+    return _dataset_shape(_key(data))[2]
 
 
 def check_data(data: DataConfig) -> None:
