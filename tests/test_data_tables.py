@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from torchgan_lstm._validation import InputError
+from torchgan_lstm.data.synthetic_tables import KIND_FREQUENCIES, table_sines
 from torchgan_lstm.data.table_codec import PRESENT, TableCodec
 from torchgan_lstm.data.table_roles import TableRoles
-from torchgan_lstm.data.table_sines import KIND_FREQUENCIES, table_sines
 from torchgan_lstm.data.tables import table_dataset, write_table
 
 

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 
 from .._validation import InputError, check_choice, check_int
-from ..data import DATASETS, SEQUENCE_DATASETS, TableRoles, build_sequence_dataset
+from ..data import DATASETS, SEQUENCE_DATASETS, build_sequence_dataset
 
 __all__ = [
     "TABLE_FIELDS",
@@ -87,8 +87,11 @@ class DataConfig:
         """Whether the dataset is a table (``table:FILE`` or ``table-sines``)."""
         return isinstance(self.dataset, str) and self.dataset.startswith("table")
 
-    def roles(self) -> TableRoles:
-        """The table columns' roles this data part gives."""
+    def roles(self):
+        """The table columns' roles this data part gives (a
+        :class:`~torchgan_lstm.data.table_roles.TableRoles`)."""
+        from ..data.table_roles import TableRoles
+
         lists = {k: None if getattr(self, k) is None else list(getattr(self, k))
                  for k in ("series", "static", "categorical")}  # fmt: skip
         return TableRoles(id=self.id, time=self.time, label=self.label, **lists)

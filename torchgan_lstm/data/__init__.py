@@ -1,4 +1,5 @@
-"""Training and evaluation data: IDX files on disk, image and sequence datasets, the loader."""
+"""Training and evaluation data: IDX files on disk, image, sequence and table datasets, the
+loader."""
 
 from .idx import (
     DEBIAN_FASHION_MNIST,
@@ -25,9 +26,27 @@ from .sequences import (
     sliding_windows,
     stocks,
 )
-from .table_codec import TableCodec
-from .table_roles import TableRoles
-from .tables import TableDataset, read_table, table_dataset, table_sines, write_table
+
+# The table modules need pandas: imported on first use, so that image and sequence runs (and
+# every command line) start without it.
+_TABLES = {
+    "TableCodec": "table_codec",
+    "TableRoles": "table_roles",
+    "TableDataset": "tables",
+    "read_table": "tables",
+    "table_dataset": "tables",
+    "table_sines": "synthetic_tables",
+    "write_table": "tables",
+}
+
+
+def __getattr__(name: str):
+    if name in _TABLES:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_TABLES[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DATASETS",

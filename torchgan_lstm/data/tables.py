@@ -28,10 +28,10 @@ import torch
 from .._memory import check_memory
 from .._validation import InputError, check_int
 from .sequences import SequenceDataset
+from .synthetic_tables import table_sines
 from .table_checks import check_table
 from .table_codec import TableCodec
 from .table_roles import Roles, TableRoles, decide_roles, show
-from .table_sines import table_sines
 
 __all__ = [
     "TABLE_SUFFIXES",
