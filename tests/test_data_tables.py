@@ -262,11 +262,14 @@ def test_label_without_id_and_missing_time_are_refused():
         {"columns": []},
         {"channels": [{"name": "x", "kind": "numeric", "role": "series", "width": "1"}]},
         {"channels": [{"name": "x", "kind": "numeric", "role": "series", "width": 1}]},
+        {"time": {"name": "date", "kind": "datetime", "dtype": "str", "starts": [], "interval": 1}},
+        {"specs": [{"name": "x", "role": "series", "kind": "numeric", "dtype": "float64"}]},
+        {"label": {"name": "y", "dtype": "int64", "classes": [[1]]}},
     ],
 )
 def test_a_malformed_stored_codec_is_refused(broken):
     stored = table_dataset(_visits(), _roles(), seq_len=6).codec.to_dict()
-    if isinstance(broken, dict) and "channels" in broken:
+    if isinstance(broken, dict) and "columns" not in broken:
         broken = stored | broken
     with pytest.raises(InputError, match="checkpoint x"):
         TableCodec.from_dict(broken, "checkpoint x")

@@ -205,15 +205,10 @@ class TableCodec:
         if not isinstance(data, dict) or set(data) != set(keys):
             got = sorted(data) if isinstance(data, dict) else type(data).__name__
             raise InputError(f"{where} must be a mapping of {list(keys)}, got {got}")
-        try:
-            codec = cls(**data)
-            if not all(isinstance(g["width"], int) and g["width"] >= 1 for g in codec.channels):
-                raise ValueError("a channel group's width is not a positive integer")
-            if (PRESENT, "present") not in codec._offsets:
-                raise ValueError("no present channel")
-        except (TypeError, KeyError, ValueError) as err:
-            raise InputError(f"{where} is malformed ({type(err).__name__}: {err})") from None
-        return codec
+        from .table_stored import check_stored_codec
+
+        check_stored_codec(data, where, _groups)
+        return cls(**data)
 
     def encode_rows(self, frame: pd.DataFrame) -> np.ndarray:
         """Every row's channels, ``(rows, C)`` float32, ``present`` 1 (padding is added per
