@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
+from importlib import import_module
 from pathlib import Path
 
 from jsonargparse import ActionConfigFile, ArgumentError, ArgumentParser
@@ -314,7 +315,10 @@ def _train_args(argv: list[str]):
 
 def _parse_train(argv: list[str]):
     check_argv(argv)  # before anything reads a class path: nothing it names is imported
-    parser = train_parser(is_sequence_dataset(_dataset_named(argv) or ""))
+    dataset = _dataset_named(argv) or ""
+    parser = train_parser(is_sequence_dataset(dataset))
+    if dataset.startswith("table"):  # parsing reads the table (its width): pandas loads first
+        import_module("torchgan_lstm.data.tables")
     with guarded_parsing():
         return parser.parse_args(argv)
 

@@ -369,6 +369,9 @@ def named_table_dataset(
     seed: int = 0,
 ) -> TableDataset:
     """``"table:FILE"`` (a CSV or Parquet file) or ``"table-sines"`` (:func:`table_sines` of
-    ``seed``, lengths up to ``seq_len``) as a :class:`TableDataset`."""
-    table = table_sines(max_length=seq_len, seed=seed) if name == "table-sines" else name[6:]
+    ``seed``, lengths from ``min(8, seq_len)`` to ``seq_len``) as a :class:`TableDataset`."""
+    if name == "table-sines":
+        table = table_sines(min_length=min(8, seq_len), max_length=seq_len, seed=seed)
+    else:
+        table = name[6:]
     return table_dataset(table, roles, seq_len, stride, min_length)
