@@ -53,17 +53,6 @@ def test_a_table_trains_from_the_command_line_and_samples_back_its_layout(tmp_pa
     assert back["value"].dropna().between(-1, 1).all()
 
 
-def test_a_bad_table_exits_2_with_one_line_naming_file_column_and_row(tmp_path, capsys):
-    path = tmp_path / "bad.csv"
-    path.write_text("id,date,x\na,2024-01-01,1\na,2024-01-01,2\nb,2024-01-01,3\nb,2024-01-02,4\n")
-    with pytest.raises(SystemExit) as exit_:
-        main(["train", "--data.dataset", f"table:{path}", "--out", str(tmp_path / "r")])
-    assert exit_.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1
-    assert str(path) in err and "duplicate rows within entity id='a': lines 2, 3" in err
-
-
 def test_table_roles_are_refused_for_other_datasets():
     with pytest.raises(InputError, match=r"data\.id='station': only tables"):
         check_data(DataConfig("sines", id="station"))
@@ -146,17 +135,21 @@ def test_a_table_models_channels_are_plain_data_in_a_run_configuration():
         check_plain("generator", {"channels": [{1: "x"}]})
 
 
-def test_the_console_script_reads_a_table_while_parsing_in_a_fresh_process(tmp_path):
-    """Parsing reads the table's width with imports guarded: pandas must be loaded before."""
+def test_a_bad_table_exits_2_with_one_line_naming_file_column_and_row(tmp_path):
+    """In a fresh process: the table is read outside the import guard of parsing (pandas and
+    pyarrow import parts of themselves on first use)."""
     import subprocess
     import sys
 
-    path = tmp_path / "t.csv"
-    table_sines(entities=20, min_length=3, max_length=6).to_csv(path, index=False)
+    path = tmp_path / "bad.csv"
+    path.write_text("id,date,x\na,2024-01-01,1\na,2024-01-01,2\nb,2024-01-01,3\nb,2024-01-02,4\n")
     done = subprocess.run(
         [sys.executable, "-m", "torchgan_lstm", "train", "--data.dataset", f"table:{path}",
-         "--data.seq_len", "6", "--print-config"],
+         "--out", str(tmp_path / "run")],
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "features: 9" in done.stdout
+    assert done.returncode == 2, done.stderr[-2000:]
+    err = done.stderr.strip()
+    assert len(err.splitlines()) == 1
+    assert str(path) in err and "duplicate rows within entity id='a': lines 2, 3" in err
+    assert not (tmp_path / "run").exists()  # refused before anything was written

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import sys
-from importlib import import_module
 from pathlib import Path
 
 from jsonargparse import ActionConfigFile, ArgumentError, ArgumentParser
@@ -34,7 +33,6 @@ from .config import (
     sequence_features,
 )
 from .config_guard import LOADER_MODE, check_argv, guarded_parsing, import_user_modules
-from .data_config import TABLE_FIELDS
 from .safe_yaml import read_yaml_file
 
 __all__ = ["build_parser", "config_from_args", "main", "train_parser"]
@@ -68,7 +66,6 @@ def _add_train_arguments(parser: ArgumentParser, sequences: bool) -> None:
     if sequences:
         parser.link_arguments("data.seq_len", "generator.init_args.seq_len")
         sources = ("data.dataset", "data.seq_len", "data.stride", "data.root")
-        sources += tuple(f"data.{f}" for f in TABLE_FIELDS)
         for role in ("generator", "discriminator"):
             parser.link_arguments(sources, f"{role}.init_args.features", _features)
     else:
@@ -146,11 +143,12 @@ def _channels(channels, dataset):
     return natural_channels(dataset, channels)
 
 
-def _features(dataset, seq_len, stride, root, *table):
-    table_fields = dict(zip(TABLE_FIELDS, table, strict=True))
-    return sequence_features(
-        DataConfig(dataset, root, seq_len=seq_len, stride=stride, **table_fields)
-    )
+def _features(dataset, seq_len, stride, root):
+    if isinstance(dataset, str) and dataset.startswith("table"):
+        # A table is read after parsing, outside the import guard (pandas imports parts of
+        # itself and pyarrow lazily): RunConfig.resolved() fills the width in from the data.
+        return None
+    return sequence_features(DataConfig(dataset, root, seq_len=seq_len, stride=stride))
 
 
 def _unlinked(init_args: dict) -> dict:
@@ -315,10 +313,7 @@ def _train_args(argv: list[str]):
 
 def _parse_train(argv: list[str]):
     check_argv(argv)  # before anything reads a class path: nothing it names is imported
-    dataset = _dataset_named(argv) or ""
-    parser = train_parser(is_sequence_dataset(dataset))
-    if dataset.startswith("table"):  # parsing reads the table (its width): pandas loads first
-        import_module("torchgan_lstm.data.tables")
+    parser = train_parser(is_sequence_dataset(_dataset_named(argv) or ""))
     with guarded_parsing():
         return parser.parse_args(argv)
 

@@ -304,6 +304,7 @@ def table_dataset(
     seq_len: int = 24,
     stride: int = 1,
     min_length: int = 2,
+    source: str | None = None,
 ) -> TableDataset:
     """A table of many entities (or one series) as a :class:`TableDataset`.
 
@@ -314,6 +315,7 @@ def table_dataset(
         seq_len: steps per sequence, ``>= 2``; longer entities are cut into windows.
         stride: steps between the starts of a long entity's windows.
         min_length: the fewest rows an entity may have, ``>= 1``.
+        source: names a DataFrame in messages (default ``"DataFrame"``).
 
     Returns:
         The packed dataset; ``dataset.codec.decode`` writes packed tensors back as a table.
@@ -328,7 +330,7 @@ def table_dataset(
     check_int("min_length", min_length)
     roles = TableRoles() if roles is None else roles
     if isinstance(table, pd.DataFrame):
-        source, kind = "DataFrame", "frame"
+        source, kind = source or "DataFrame", "frame"
         index = table.index
         frame = table.reset_index(drop=True)
         frame.columns = [str(c) for c in frame.columns]
@@ -374,4 +376,4 @@ def named_table_dataset(
         table = table_sines(min_length=min(8, seq_len), max_length=seq_len, seed=seed)
     else:
         table = name[6:]
-    return table_dataset(table, roles, seq_len, stride, min_length)
+    return table_dataset(table, roles, seq_len, stride, min_length, source=name)
