@@ -227,37 +227,10 @@ def _parse_torchgan_lstm(argv: list[str], tmp_path: Path) -> None:
         csv = Path(dataset.removeprefix("csv:"))
         if dataset.startswith("csv:") and not csv.exists():  # the parser reads its columns
             csv.write_text("open,close\n" + "".join(f"{i},{i + 1}\n" for i in range(100)))
-        table = Path(dataset.removeprefix("table:"))
-        if dataset.startswith("table:") and not table.exists():  # the parser reads its columns
-            _stand_in_table(table, argv)
         args = cli.train_parser(is_sequence_dataset(dataset)).parse_args(argv[1:])
         cli.config_from_args(args)  # keys a RunConfig knows
     else:
         cli.build_parser().parse_args(argv)
-
-
-def _stand_in_table(path: Path, argv: list[str]) -> None:
-    """The shipped table of that name, or a small table with the columns the roles name."""
-    import shutil
-
-    import pandas as pd
-    import yaml
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if (ROOT / path).is_file():
-        shutil.copy(ROOT / path, path)
-        return
-    given = {w[7:]: argv[i + 1] for i, w in enumerate(argv[:-1]) if w.startswith("--data.")}
-    entity = [k // 3 for k in range(12)]  # 4 entities of 3 steps, 2 of each attribute value
-    table = {given.get("id", "id"): entity, given.get("time", "time"): [k % 3 for k in range(12)]}
-    for key in ("label", "static", "categorical", "series"):
-        names = yaml.safe_load(given.get(key, "[]"))
-        for name in [names] if isinstance(names, str) else names:
-            fixed = key in ("label", "static")
-            table[name] = [(e if fixed else k) % 2 for k, e in enumerate(entity)]
-    table.setdefault("value", [float(k) for k in range(12)])
-    frame = pd.DataFrame(table)
-    frame.to_csv(path, index=False) if path.suffix == ".csv" else frame.to_parquet(path)
 
 
 def command_of(words: list[str]) -> tuple[str, list[str]] | None:
