@@ -233,6 +233,14 @@ def test_mixed_types_in_one_column_are_refused_unless_named_categorical(tmp_path
     _refused(path, match="column 'pulse' mixes numbers and text.*line 5 holds 'high'")
 
 
+def test_a_second_column_of_dates_is_refused():
+    table = _visits()
+    table["admitted"] = table["date"]
+    _refused(table, match="column 'admitted' holds dates, which only the time column can hold")
+    table["admitted"] = np.where(table.index % 2 == 0, "2024-01-01", "2024-02-01")
+    table_dataset(table, _roles(categorical=["admitted"]), seq_len=6)  # named: categories
+
+
 def test_empty_and_all_missing_tables_are_refused(tmp_path):
     path = tmp_path / "empty.csv"
     path.write_text("patient,date,pulse\n")

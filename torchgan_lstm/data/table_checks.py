@@ -2,8 +2,9 @@
 names the file, the column and the row(s).
 
 Refused: an empty table, a column without a single value, a text column mixing numbers and
-other text, infinite or huge numbers, a missing id/time/label, a time column that goes back
-within an entity (or repeats a time: duplicate ``(id, time)`` rows), a label or a named static
+other text, a column of dates other than the time column, infinite or huge numbers, a missing
+id/time/label, a time column that goes back within an entity (or repeats a time: duplicate
+``(id, time)`` rows), a label or a named static
 column that changes within an entity, an entity shorter than ``min_length``, and a category
 seen only once (one row of a series column, one entity of a static or label column): a GAN
 cannot learn a category from a single example, and any sample of it would repeat that one
@@ -19,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import InputError
-from .table_roles import Roles, first_rows, show
+from .table_roles import Roles, first_rows, show, time_kind
 
 __all__ = ["MAX_ABS_VALUE", "RowNamer", "check_table"]
 
@@ -58,6 +59,22 @@ def _mixed(frame: pd.DataFrame, source: str, rows: RowNamer, columns: list[str])
                 f"{source}: column {column!r} mixes numbers and text ({rows([number])} holds "
                 f"{a}, {rows([text])} holds {b}); fix the cells, or name the column in "
                 f"data.categorical to read every value as a category"
+            )
+
+
+def _dates(frame: pd.DataFrame, source: str, columns: list[str]) -> None:
+    for column in columns:
+        values = frame[column].dropna()
+        if values.empty or pd.api.types.is_bool_dtype(values):
+            continue
+        first = values.iloc[:1]
+        if pd.api.types.is_numeric_dtype(values) or time_kind(first) != "datetime":
+            continue
+        if time_kind(values) == "datetime":
+            raise InputError(
+                f"{source}: column {column!r} holds dates, which only the time column can hold; "
+                f"name it data.time, name it in data.categorical to keep each date as a "
+                f"category, or drop it"
             )
 
 
@@ -197,6 +214,7 @@ def check_table(
     used = [*roles.static, *roles.series]
     _no_value(frame, source, used)
     _mixed(frame, source, rows, [c for c in used if c not in named_categorical])
+    _dates(frame, source, [c for c in used if c not in named_categorical])
     _finite(frame, source, rows, [c for c in used if c not in roles.categorical])
     _complete(frame, source, rows, roles)
     entities = _entities(frame, roles)
