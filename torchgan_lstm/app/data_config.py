@@ -172,6 +172,10 @@ def check_data(data: DataConfig) -> None:
 
 def _check_table_fields(data: DataConfig, defaults: DataConfig) -> None:
     if data.table:
+        if data.dataset == "table:":
+            raise InputError(
+                "data.dataset='table:' names no file; write table:FILE (CSV or Parquet)"
+            )
         check_int("data.min_length", data.min_length)
         return
     unread = [f for f in TABLE_FIELDS if getattr(data, f) != getattr(defaults, f)]
