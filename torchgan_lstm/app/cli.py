@@ -144,6 +144,10 @@ def _channels(channels, dataset):
 
 
 def _features(dataset, seq_len, stride, root):
+    if isinstance(dataset, str) and dataset.startswith("table"):
+        # A table is read after parsing, outside the import guard (pandas imports parts of
+        # itself and pyarrow lazily): RunConfig.resolved() fills the width in from the data.
+        return None
     return sequence_features(DataConfig(dataset, root, seq_len=seq_len, stride=stride))
 
 
@@ -178,8 +182,8 @@ def build_parser() -> ArgumentParser:
         default=None,
         help="images: png (one grid), npz (uint8 NHWC array 'arr_0'), pt (float tensor), "
         "folder (one PNG per sample, for external FID tools); sequences: npy ((n, seq_len, "
-        "features)) or csv, in the data's own units; default: from --out's extension, a folder "
-        "when it has none",
+        "features)) or csv, in the data's own units; tables: csv or parquet, the table's own "
+        "columns (--n entities); default: from --out's extension, a folder when it has none",
     )
     sample.add_argument(
         "--singles", type=int, default=0, help="with a grid: also write this many single PNGs"
@@ -189,6 +193,14 @@ def build_parser() -> ArgumentParser:
         type=int | None,
         default=None,
         help="sequence checkpoints: steps to roll out (default: the training length)",
+    )
+    sample.add_argument(
+        "--given",
+        type=str | None,
+        default=None,
+        help="table runs: a CSV or Parquet file with one row per entity to generate, holding "
+        "its label (the run's data.label column) and/or static attributes (a table generator "
+        "generates the series for them)",
     )
     sample.add_argument("--seed", type=int, default=0, help="seeds the noise")
     sample.add_argument("--device", type=str, default="auto", help="auto, cpu or cuda")

@@ -149,6 +149,12 @@ def _sample_sequences(args, generator, config) -> None:
     from .run import load_data_info
     from .sequences import SEQUENCE_FORMATS, SequenceWriter
 
+    info = load_data_info(args.checkpoint)
+    if "table" in info:
+        from .table_samples import sample_table
+
+        sample_table(args, generator, config, info["table"])
+        return
     out = Path(args.out)
     fmt = args.format if args.format is not None else out.suffix.lower().lstrip(".")
     if fmt not in SEQUENCE_FORMATS and args.format is not None:
@@ -163,7 +169,7 @@ def _sample_sequences(args, generator, config) -> None:
     if args.singles:
         raise InputError("--singles is for image checkpoints; this one makes sequences")
     features = config.generator.init_args["features"]
-    writer = SequenceWriter(out, fmt, (args.n, seq_len, features), load_data_info(args.checkpoint))
+    writer = SequenceWriter(out, fmt, (args.n, seq_len, features), info)
     check_rollout_memory(generator, min(args.n, CHUNK), seq_len)
     _check_disk(out, writer.bytes_estimate(), f"--n {args.n} sequences of {seq_len} steps")
     with writer:

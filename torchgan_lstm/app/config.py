@@ -32,6 +32,8 @@ from .data_config import (
     is_sequence_dataset,
     natural_channels,
     sequence_features,
+    table_channels,
+    table_classes,
 )
 from .model_spec import ModelSpec, check_plain, check_roles
 from .resources import check_run_memory
@@ -209,6 +211,8 @@ class RunConfig(RunSettings):
                         f"{value!r}; the data part sets it (leave {arg} out)"
                     )
                 spec.init_args[arg] = value
+            if data.table:
+                _table_args(role, spec, data)
         return config
 
     def validate(self) -> RunConfig:
@@ -345,6 +349,35 @@ def _shape_values(config: RunConfig) -> dict[str, dict[str, tuple[Any, str]]]:
         "generator": {"out_size": size, "out_channels": channels},
         "discriminator": {"in_size": size, "in_channels": channels},
     }
+
+
+def _table_args(role: str, spec: ModelSpec, data: DataConfig) -> None:
+    """A table model's packed layout, and a label column's classes, read from the data."""
+    parameters = inspect.signature(spec.cls).parameters
+    if "channels" in parameters and spec.init_args.get("channels") is None:
+        spec.init_args["channels"] = table_channels(data)
+    if not data.label:
+        return
+    classes = table_classes(data)
+    label_type = spec.init_args.get(
+        "label_type", getattr(parameters.get("label_type"), "default", None)
+    )
+    if label_type in (None, "none") and role == "discriminator":
+        return  # an unconditional critic (or, with num_classes, an auxiliary classifier)
+    if label_type in (None, "none"):
+        raise InputError(
+            f"data.label={data.label!r} conditions on {classes} classes, but generator "
+            f"{spec.cls.__name__} is unconditional (label_type={label_type!r}); add "
+            f"--generator.label_type generated (and --discriminator.label_type required for "
+            f"a projection critic); num_classes comes from the data"
+        )
+    given = spec.init_args.get("num_classes")
+    if given is not None and given != classes:
+        raise InputError(
+            f"{role}.init_args.num_classes={given!r} disagrees with data.label={data.label!r}, "
+            f"which has {classes} classes; the data sets it (leave num_classes out)"
+        )
+    spec.init_args["num_classes"] = classes
 
 
 def _check_modality(role: str, spec: ModelSpec, data: DataConfig) -> None:

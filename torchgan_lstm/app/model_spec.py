@@ -72,18 +72,21 @@ def _plain(value: Any) -> Any:
 
 def check_plain(role: str, args: dict) -> None:
     """Raise an InputError naming ``role``'s first constructor argument that is not a plain
-    value (a number, string, bool, null or a list of them)."""
+    value (a number, string, bool, null, or a list or string-keyed mapping of them, such as a
+    table model's ``channels``)."""
     for name, value in args.items():
         if not _is_plain(value):
             raise InputError(
-                f"{role}.init_args.{name} must be a number, string, bool, null or a list of "
-                f"them in a run configuration, got {value!r}"
+                f"{role}.init_args.{name} must be a number, string, bool, null, or a list or "
+                f"mapping of them in a run configuration, got {value!r}"
             )
 
 
 def _is_plain(value: Any) -> bool:
     if isinstance(value, list | tuple):
         return all(_is_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
     return value is None or isinstance(value, bool | int | float | str)
 
 

@@ -30,13 +30,14 @@ from ..checkpoint import (
     remove_stale_temporaries,
     safe_load,
 )
-from ..data import build_dataset, build_sequence_dataset
+from ..data import build_dataset
 from ..losses import build_losses
 from ..trainer import BudgetSpent, RunTrainer, SingleProcess, StepLoader
 from ..trainer.ema import GeneratorEMA
 from ..trainer.progress import attach_progress_bar
 from ..trainer.sequence_plots import use_sequence_plots
 from .config import RunConfig, natural_channels
+from .data_config import sequence_dataset
 from .output_paths import check_run_folder
 from .outputs import write_config, write_outputs
 from .resources import check_checkpoint_models
@@ -65,7 +66,7 @@ def training_dataset(config: RunConfig, download: bool):
     """
     data = config.data
     if data.sequences:
-        dataset = build_sequence_dataset(data.dataset, data.seq_len, data.stride, data.root)
+        dataset = sequence_dataset(data)
         expected = (data.seq_len, config.generator.init_args["features"])
         if (dataset.seq_len, dataset.features) != expected:
             raise InputError(
@@ -81,16 +82,18 @@ def training_dataset(config: RunConfig, download: bool):
 
 def data_info(dataset) -> dict:
     """What a checkpoint keeps of its training data to give samples in the data's units: a
-    sequence dataset's scaling (``{"scaler_min", "scaler_max", "feature_names"}``, plain lists);
-    ``{}`` for images."""
+    sequence dataset's scaling (``{"scaler_min", "scaler_max", "feature_names"}``, plain lists;
+    a table's also ``"table"``, its codec as plain data); ``{}`` for images."""
     scaler = getattr(dataset, "scaler", None)
     if scaler is None:
         return {}
-    return {
+    info = {
         "scaler_min": [float(v) for v in scaler.min],
         "scaler_max": [float(v) for v in scaler.max],
         "feature_names": list(dataset.feature_names),
     }
+    codec = getattr(dataset, "codec", None)
+    return info if codec is None else info | {"table": codec.to_dict()}
 
 
 def check_images_fit(dataset, expected: tuple[int, int, int]) -> None:
@@ -383,6 +386,8 @@ def _train(config, strategy, resume_path, progress, on_trainer) -> dict:
     dataset = strategy.dataset(
         lambda download: training_dataset(config, download), config.data.download
     )
+    if strategy.is_main and hasattr(dataset, "describe"):
+        print(dataset.describe())  # the table's decided column roles, once
     loader = strategy.loader(dataset, config.batch_size, config.seed)
     max_steps = config.max_steps if config.epochs is None else config.epochs * len(loader)
     steps = StepLoader(

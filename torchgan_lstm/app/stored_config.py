@@ -48,3 +48,10 @@ def check_data_info(info: dict, path: Path) -> None:
                 f"checkpoint {str(path)!r}: data_info.{key} must be a list of finite numbers, "
                 f"got {values!r:.200}"
             )
+    if "table" in info:
+        from ..data import TableCodec
+
+        try:
+            TableCodec.from_dict(info["table"], f"checkpoint {str(path)!r}: data_info.table")
+        except InputError as err:
+            raise CheckpointError(str(err)) from None

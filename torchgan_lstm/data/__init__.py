@@ -1,4 +1,5 @@
-"""Training and evaluation data: IDX files on disk, image and sequence datasets, the loader."""
+"""Training and evaluation data: IDX files on disk, image, sequence and table datasets, the
+loader."""
 
 from .idx import (
     DEBIAN_FASHION_MNIST,
@@ -26,6 +27,27 @@ from .sequences import (
     stocks,
 )
 
+# The table modules need pandas: imported on first use, so that image and sequence runs (and
+# every command line) start without it.
+_TABLES = {
+    "TableCodec": "table_codec",
+    "TableRoles": "table_roles",
+    "TableDataset": "tables",
+    "read_table": "tables",
+    "table_dataset": "tables",
+    "table_sines": "synthetic_tables",
+    "write_table": "tables",
+}
+
+
+def __getattr__(name: str):
+    if name in _TABLES:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_TABLES[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "DATASETS",
     "DEBIAN_FASHION_MNIST",
@@ -36,6 +58,9 @@ __all__ = [
     "ImageTensorDataset",
     "MinMaxScaler",
     "SequenceDataset",
+    "TableCodec",
+    "TableDataset",
+    "TableRoles",
     "build_dataset",
     "build_sequence_dataset",
     "csv_sequences",
@@ -47,8 +72,12 @@ __all__ = [
     "make_dataloader",
     "read_idx",
     "read_numeric_csv",
+    "read_table",
     "sines",
     "sliding_windows",
     "stocks",
+    "table_dataset",
+    "table_sines",
     "to_model_range",
+    "write_table",
 ]

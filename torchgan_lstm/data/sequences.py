@@ -394,8 +394,7 @@ def fashion_mnist_rows(
         DataNotFoundError: the files are not found.
     """
     images, labels = load_fashion_mnist(root, split)
-    classes = 10
-    return SequenceDataset(images.float().numpy() / 255.0, labels, num_classes=classes)
+    return SequenceDataset(images.float().numpy() / 255.0, labels, num_classes=10)
 
 
 def build_sequence_dataset(
@@ -404,6 +403,7 @@ def build_sequence_dataset(
     stride: int = 1,
     root: str | os.PathLike | None = None,
     seed: int = 0,
+    **table,
 ) -> SequenceDataset:
     """Build a sequence dataset by name.
 
@@ -414,7 +414,7 @@ def build_sequence_dataset(
         stride: steps between window starts (``"stocks"``, ``"csv:PATH"``); 1 otherwise.
         root: ``"stocks"``: a folder holding ``stock_data.csv`` (``None``: the shipped copy);
             ``"fashion-mnist-rows"``: the IDX folder; must be ``None`` otherwise.
-        seed: seeds ``"sines"``; the others are deterministic.
+        seed: seeds ``"sines"``, ``"table-sines"``. **table: tables' ``roles``, ``min_length``.
 
     Returns:
         A :class:`SequenceDataset` with ``seq_len``, ``features``, ``scaler`` and
@@ -428,13 +428,17 @@ def build_sequence_dataset(
     _check_window(seq_len, stride)
     if not isinstance(name, str):
         raise InputError(f"name must be one of {', '.join(SEQUENCE_DATASETS)}, got {name!r}")
-    windowed = name == "stocks" or name.startswith("csv:")
+    windowed = name == "stocks" or name.startswith(("csv:", "table"))
     if stride != 1 and not windowed:
         raise InputError(f"stride applies to 'stocks' and 'csv:PATH' only, got stride={stride}")
     if root is not None and name not in ("stocks", "fashion-mnist-rows"):
         raise InputError(f"root applies to 'stocks' and 'fashion-mnist-rows', not {name!r}")
     if name == "sines":
         return SequenceDataset(sines(seq_len=seq_len, seed=seed))
+    if (name.startswith("table:") and len(name) > 6) or name == "table-sines":
+        from .tables import named_table_dataset  # tables build on this module
+
+        return named_table_dataset(name, seq_len=seq_len, stride=stride, seed=seed, **table)
     if name == "stocks":
         return stocks(seq_len, stride, root)
     if name.startswith("csv:") and len(name) > 4:
