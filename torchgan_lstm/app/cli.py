@@ -13,6 +13,7 @@ error keeps its traceback.
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 from pathlib import Path
@@ -25,6 +26,7 @@ from ..trainer.guards import TrainingError
 from ..trainer.strategy import DEVICES
 from .config import (
     KIND_DEFAULTS,
+    TABLE_DEFAULTS,
     DataConfig,
     RunConfig,
     RunSettings,
@@ -40,9 +42,13 @@ __all__ = ["build_parser", "config_from_args", "main", "train_parser"]
 _BACKENDS = ("auto", "nccl", "gloo")
 
 
-def _add_train_arguments(parser: ArgumentParser, sequences: bool) -> None:
+def _add_train_arguments(parser: ArgumentParser, sequences: bool, table: bool) -> None:
     defaults = RunConfig(data=DataConfig("sines" if sequences else "fashion-mnist"))
     defaults = defaults.resolved() if sequences else defaults
+    if table:  # a table's packed layout comes from the data once it is read, after parsing
+        defaults.generator, defaults.discriminator = copy.deepcopy(
+            (TABLE_DEFAULTS["generator"], TABLE_DEFAULTS["discriminator"])
+        )
     parser.add_argument(
         "--config", action=ActionConfigFile, help="a run's config.yaml to start from"
     )
@@ -59,7 +65,8 @@ def _add_train_arguments(parser: ArgumentParser, sequences: bool) -> None:
             default={"class_path": spec.class_path, "init_args": _unlinked(spec.init_args)},
             help=f"the {role}: a registered class (e.g. LSTMGenerator, DCGANGenerator, "
             "ConvDiscriminator, DCGANDiscriminator; for sequence datasets "
-            "LSTMSequenceGenerator, LSTMSequenceDiscriminator, ConvSequenceDiscriminator) and "
+            "LSTMSequenceGenerator, LSTMSequenceDiscriminator, ConvSequenceDiscriminator; for "
+            "tables TableSequenceGenerator) and "
             "its constructor arguments",
         )
     # The data part sets the models' shape: these arguments are derived, not options.
@@ -239,16 +246,17 @@ def _subparser(description: str) -> ArgumentParser:
     return ArgumentParser(description=description, exit_on_error=False, parser_mode=LOADER_MODE)
 
 
-def train_parser(sequences: bool = False) -> ArgumentParser:
+def train_parser(sequences: bool = False, table: bool = False) -> ArgumentParser:
     """The parser of ``torchgan-lstm train``; its default models and the arguments the data
-    sets are those of image datasets, or with ``sequences`` of sequence datasets."""
+    sets are those of image datasets, or with ``sequences`` of sequence datasets (with
+    ``table`` of tables)."""
     parser = ArgumentParser(
         prog="torchgan-lstm train",
         description="train a GAN with TorchGAN's Trainer",
         exit_on_error=False,
         parser_mode=LOADER_MODE,
     )
-    _add_train_arguments(parser, sequences)
+    _add_train_arguments(parser, sequences, table)
     return parser
 
 
@@ -313,7 +321,8 @@ def _train_args(argv: list[str]):
 
 def _parse_train(argv: list[str]):
     check_argv(argv)  # before anything reads a class path: nothing it names is imported
-    parser = train_parser(is_sequence_dataset(_dataset_named(argv) or ""))
+    dataset = _dataset_named(argv) or ""
+    parser = train_parser(is_sequence_dataset(dataset), DataConfig(dataset).table)
     with guarded_parsing():
         return parser.parse_args(argv)
 

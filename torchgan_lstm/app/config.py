@@ -80,6 +80,12 @@ SEQUENCE_DEFAULTS = {
         "torchgan_lstm.ConvSequenceDiscriminator", {"input_norm": "whiten", "whitening_floor": 1.0}
     ),
 }
+# For tables the generator makes every packed channel its own way (attributes, categories,
+# lengths, gaps: models/table.py); the critic reads one-hot and flag channels unwhitened.
+TABLE_DEFAULTS = {
+    "generator": ModelSpec("torchgan_lstm.TableSequenceGenerator", {}),
+    "discriminator": ModelSpec("torchgan_lstm.ConvSequenceDiscriminator", {}),
+}
 
 
 # Settings whose default depends on the data's kind, used where a RunConfig leaves them null:
@@ -194,7 +200,8 @@ class RunConfig(RunSettings):
             for role, default in (("generator", _default_generator()),
                                   ("discriminator", _default_discriminator())):  # fmt: skip
                 if getattr(config, role) == default:
-                    setattr(config, role, copy.deepcopy(SEQUENCE_DEFAULTS[role]))
+                    defaults = TABLE_DEFAULTS if data.table else SEQUENCE_DEFAULTS
+                    setattr(config, role, copy.deepcopy(defaults[role]))
         else:
             data.channels = natural_channels(data.dataset, data.channels)
         for role, values in _shape_values(config).items():
