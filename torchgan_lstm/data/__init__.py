@@ -1,5 +1,7 @@
 """Training and evaluation data: IDX files on disk, image and sequence datasets, the loader."""
 
+from .ett import etth
+from .hopper import mujoco
 from .idx import (
     DEBIAN_FASHION_MNIST,
     DOWNLOAD_CACHE,
@@ -39,12 +41,14 @@ __all__ = [
     "build_dataset",
     "build_sequence_dataset",
     "csv_sequences",
+    "etth",
     "fashion_mnist_rows",
     "find_fashion_mnist",
     "find_idx_dataset",
     "load_fashion_mnist",
     "load_idx_dataset",
     "make_dataloader",
+    "mujoco",
     "read_idx",
     "read_numeric_csv",
     "sines",

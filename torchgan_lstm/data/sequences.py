@@ -10,6 +10,7 @@ own units.
 - ``"stocks"``: TimeGAN's Google stock prices (shipped with the package, see
   ``STOCKS_ATTRIBUTION.md``), prepared exactly as TimeGAN's loader: rows reversed, columns
   min-max scaled, stride-1 windows.
+- ``"etth"``, ``"mujoco"``: Diffusion-TS's ETTh1 and hopper data (:mod:`.ett`, :mod:`.hopper`).
 - ``"csv:PATH"``: any CSV file with a header row and numeric columns, rows in time order.
 - ``"fashion-mnist-rows"``: Fashion-MNIST images read as 28 steps of 28 pixels, labelled by
   class (a conditional test: each class is a different kind of sequence).
@@ -29,6 +30,8 @@ from torch.utils.data import Dataset
 
 from .._memory import check_memory
 from .._validation import InputError, check_int
+from .ett import etth
+from .hopper import mujoco
 from .idx import load_fashion_mnist
 
 __all__ = [
@@ -45,7 +48,7 @@ __all__ = [
     "stocks",
 ]
 
-SEQUENCE_DATASETS = ("sines", "stocks", "csv:PATH", "fashion-mnist-rows")
+SEQUENCE_DATASETS = ("sines", "stocks", "etth", "mujoco", "csv:PATH", "fashion-mnist-rows")
 # The largest magnitude a column may hold: min-max scaling and its inverse then stay far inside
 # float32 (about 3.4e38), in which the models train and samples are drawn.
 MAX_ABS_VALUE = 1e30
@@ -394,8 +397,7 @@ def fashion_mnist_rows(
         DataNotFoundError: the files are not found.
     """
     images, labels = load_fashion_mnist(root, split)
-    classes = 10
-    return SequenceDataset(images.float().numpy() / 255.0, labels, num_classes=classes)
+    return SequenceDataset(images.float().numpy() / 255.0, labels, num_classes=10)
 
 
 def build_sequence_dataset(
@@ -408,12 +410,12 @@ def build_sequence_dataset(
     """Build a sequence dataset by name.
 
     Args:
-        name: ``"sines"`` (10,000 sequences of 5 features), ``"stocks"``, ``"csv:PATH"`` or
-            ``"fashion-mnist-rows"``.
+        name: ``"sines"`` (10,000 sequences of 5 features), ``"stocks"``, ``"etth"``,
+            ``"mujoco"``, ``"csv:PATH"`` or ``"fashion-mnist-rows"``.
         seq_len: steps per sequence, ``>= 2`` (``"fashion-mnist-rows"``: 28).
         stride: steps between window starts (``"stocks"``, ``"csv:PATH"``); 1 otherwise.
-        root: ``"stocks"``: a folder holding ``stock_data.csv`` (``None``: the shipped copy);
-            ``"fashion-mnist-rows"``: the IDX folder; must be ``None`` otherwise.
+        root: the folder of ``stock_data.csv`` (``None``: the shipped copy), ``ETTh1.csv``
+            (``None``: ``$TORCHGAN_LSTM_DATA``) or the IDX files; ``None`` for the others.
         seed: seeds ``"sines"``; the others are deterministic.
 
     Returns:
@@ -431,12 +433,14 @@ def build_sequence_dataset(
     windowed = name == "stocks" or name.startswith("csv:")
     if stride != 1 and not windowed:
         raise InputError(f"stride applies to 'stocks' and 'csv:PATH' only, got stride={stride}")
-    if root is not None and name not in ("stocks", "fashion-mnist-rows"):
-        raise InputError(f"root applies to 'stocks' and 'fashion-mnist-rows', not {name!r}")
+    if root is not None and name not in ("stocks", "etth", "fashion-mnist-rows"):
+        raise InputError(f"root applies to 'stocks', 'etth', 'fashion-mnist-rows', not {name!r}")
     if name == "sines":
         return SequenceDataset(sines(seq_len=seq_len, seed=seed))
     if name == "stocks":
         return stocks(seq_len, stride, root)
+    if name in ("etth", "mujoco"):
+        return etth(seq_len, root) if name == "etth" else mujoco(seq_len=seq_len)
     if name.startswith("csv:") and len(name) > 4:
         return csv_sequences(name[4:], seq_len, stride)
     if name == "fashion-mnist-rows":
