@@ -210,6 +210,19 @@ def build_parser() -> ArgumentParser:
     evaluate.add_argument(
         "--data_root", type=str | None, default=None, help="Fashion-MNIST folder (default: search)"
     )
+    evaluate.add_argument(
+        "--context_fid_iterations",
+        type=int | None,
+        default=None,
+        help="sequences: training steps of context-FID's TS2Vec encoder (default: TS2Vec's, 200 "
+        "for data of <= 100,000 values, else 600, as Diffusion-TS)",
+    )
+    evaluate.add_argument(
+        "--figure",
+        type=str | None,
+        default=None,
+        help="sequences: also write TimeGAN's PCA / t-SNE figure of real against generated (.png)",
+    )
     evaluate.add_argument("--json", type=str | None, default=None, help="also write the metrics")
     evaluate.add_argument("--device", type=str, default="auto", help="auto, cpu or cuda")
     _add_overwrite_argument(evaluate, "--json")

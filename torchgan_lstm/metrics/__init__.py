@@ -7,6 +7,9 @@ generated time series judged as the time-series GAN papers do.
 - :class:`DiscriminativeScore`, :class:`PredictiveScore` (TimeGAN), :class:`CorrelationalScore`
   (Diffusion-TS), :class:`SequenceFrechetDistance`: see :mod:`.sequence`; the same scores as
   plain functions in :mod:`.sequence_scores`.
+- :class:`ContextFID` (Diffusion-TS): Fréchet distance in a TS2Vec embedding fitted on the
+  real sequences (:mod:`.context_fid`, :mod:`.ts2vec`); TimeGAN's PCA / t-SNE figure in
+  :mod:`.projections`.
 
 All are TorchGAN ``EvaluationMetric`` objects for the Trainer's ``metrics_list``, and score
 a tensor of samples when called. They pickle only their configuration, so checkpoints holding
@@ -21,6 +24,7 @@ from .classifier import (
     load_classifier,
     to_classifier_input,
 )
+from .context_fid import ContextFID, context_fid
 from .coverage import ClassCoverage, ClassImbalance
 from .frechet import (
     FrechetClassifierDistance,
@@ -48,6 +52,7 @@ __all__ = [
     "ClassCoverage",
     "ClassImbalance",
     "ClassifierMetric",
+    "ContextFID",
     "CorrelationalScore",
     "DiscriminativeScore",
     "FashionClassifier",
@@ -57,6 +62,7 @@ __all__ = [
     "SequenceFrechetDistance",
     "SequenceMetric",
     "SharedSamples",
+    "context_fid",
     "correlational_score",
     "discriminative_score",
     "fashion_mnist_tensor",
@@ -78,4 +84,5 @@ CHECKPOINT_SAFE_CLASSES = (
     PredictiveScore,
     CorrelationalScore,
     SequenceFrechetDistance,
+    ContextFID,
 )
