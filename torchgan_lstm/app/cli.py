@@ -188,7 +188,10 @@ def build_parser() -> ArgumentParser:
         "--seq_len",
         type=int | None,
         default=None,
-        help="sequence checkpoints: steps to roll out (default: the training length)",
+        help="sequence checkpoints: steps to roll out (default: the training length). Longer "
+        "roll-outs are accepted but less realistic: a Sines model trained at 24 steps scored "
+        "discriminative 0.016 at 24 steps and 0.38 at 48 (0 is best; python -m "
+        "benchmarks.rollout_length measures it); train at the length you need",
     )
     sample.add_argument("--seed", type=int, default=0, help="seeds the noise")
     sample.add_argument("--device", type=str, default="auto", help="auto, cpu or cuda")
