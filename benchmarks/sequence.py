@@ -24,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch.optim import Adam
 from torch.utils.data import DataLoader, RandomSampler
@@ -31,6 +32,7 @@ from torch.utils.data import DataLoader, RandomSampler
 from torchgan_lstm.data import SequenceDataset, build_sequence_dataset
 from torchgan_lstm.losses import build_losses
 from torchgan_lstm.metrics import (
+    context_fid,
     correlational_score,
     discriminative_score,
     predictive_score,
@@ -55,10 +57,21 @@ RESULTS = Path(__file__).parent / "results"
 TARGETS = {
     "sines": {"discriminative": 0.011, "predictive": 0.094},
     "stocks": {"discriminative": 0.10, "predictive": 0.038},
+    # Issue 31's targets at 24 steps: MuJoCo far below TimeGAN, ETTh level with Diffusion-TS.
+    "mujoco": {"discriminative": 0.05, "predictive": 0.010},
+    "etth": {"discriminative": 0.061, "predictive": 0.119},
 }
 PUBLISHED = {
     "sines": {"TimeGAN": (0.011, 0.093), "RCGAN": (0.022, 0.097), "Diffusion-TS": (0.006, 0.093)},
     "stocks": {"TimeGAN": (0.102, 0.038), "RCGAN": (0.196, 0.040), "Diffusion-TS": (0.067, 0.036)},
+    # Diffusion-TS (Yuan and Qiao, ICLR 2024), Table 1, length 24.
+    "mujoco": {"TimeGAN": (0.238, 0.025), "Diffusion-TS": (0.008, 0.007)},
+    "etth": {"TimeGAN": (0.114, 0.124), "Diffusion-TS": (0.061, 0.119)},
+}
+# The same table's context-FID and correlational scores (lower is better).
+PUBLISHED_CONTEXT_FID_CORRELATIONAL = {
+    "mujoco": {"TimeGAN": (0.563, 0.886), "Diffusion-TS": (0.013, 0.193)},
+    "etth": {"TimeGAN": (0.300, 0.210), "Diffusion-TS": (0.116, 0.049)},
 }
 
 _DISCRIMINATORS = {"lstm": LSTMSequenceDiscriminator, "conv": ConvSequenceDiscriminator}
@@ -147,12 +160,34 @@ def _scores(real: torch.Tensor, fake: torch.Tensor, metric_runs: int, iterations
     predictive = score_spread(
         lambda s: predictive_score(real, fake, iterations["predictive"], seed=s), metric_runs
     )
-    return {
+    scores = {
         "discriminative": discriminative.as_dict(),
         "predictive": predictive.as_dict(),
         "correlational": correlational_score(real, fake),
         "frechet": sequence_frechet_distance(real, fake),
     }
+    if iterations.get("context_fid_runs"):
+        scores["context_fid"] = _context_fid(real, fake, iterations["context_fid_runs"])
+    return scores
+
+
+def _context_fid(real: torch.Tensor, fake: torch.Tensor, runs: int) -> dict:
+    # Diffusion-TS's protocol: a fresh TS2Vec with its default budget per run.
+    return score_spread(lambda s: context_fid(real, fake, seed=s), runs).as_dict()
+
+
+def add_context_fid(name: str, dataset: SequenceDataset, samples_dir: Path, runs: int, out: Path):
+    """Add context-FID (``runs`` encoder fits) to each seed of ``sequence-<name>.json`` from the
+    sequences saved in ``samples_dir``; rewrite the file with its summary."""
+    path = out / f"sequence-{name}.json"
+    result = json.loads(path.read_text())
+    for record in result["runs"]:
+        fake = torch.from_numpy(np.load(samples_dir / f"{name}-seed{record['seed']}.npy"))
+        if "context_fid" not in record:
+            record["context_fid"] = _context_fid(dataset.sequences, fake, runs)
+            print(f"[sequence] {name} seed {record['seed']}: context-FID {record['context_fid']}")
+        result["summary"] = summarise(result["runs"])
+        path.write_text(json.dumps(result, indent=2) + "\n")
 
 
 def run_one(
@@ -162,8 +197,10 @@ def run_one(
     steps: int,
     metric_runs: int,
     iterations: dict,
+    live: bool = True,
 ) -> tuple[dict, torch.Tensor]:
     """Train ``variant`` for ``steps`` steps with ``seed``; score it against ``dataset``.
+    ``live=False`` skips scoring the trained weights beside a moving average.
 
     Returns:
         The run's record and the generated sequences ``(len(dataset), seq_len, features)``.
@@ -192,10 +229,11 @@ def run_one(
         use_sequence_plots(trainer)
         if getattr(trainer.discriminator, "input_norm", "none") == "whiten":
             trainer.discriminator.fit_input_whitening(dataset.sequences)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         with contextlib.redirect_stdout(io.StringIO()):
             trainer(loader)
         seconds = time.perf_counter() - start
+        cpu_seconds = time.process_time() - cpu_start
         trainer.logger.close()
     real = dataset.sequences
     noise_state = torch.get_rng_state()
@@ -204,9 +242,12 @@ def run_one(
         "seed": seed,
         "steps": steps,
         "train_seconds": seconds,
+        "train_cpu_seconds": cpu_seconds,
         **_scores(real, fake, metric_runs, iterations),
     }
-    if trainer.ema is not None:  # the trained weights too, from the same noise: a paired measure
+    if (
+        trainer.ema is not None and live
+    ):  # the trained weights too, from the same noise: a paired measure
         torch.set_rng_state(noise_state)
         live = _generate(trainer.generator, len(real))
         record["live"] = _scores(real, live, metric_runs, iterations)
@@ -236,8 +277,12 @@ def summarise(records: list[dict]) -> dict:
         means = [r[key]["mean"] for r in records]
         summary[key] = {**_mean_sd(means), "ci95": _interval(means)}
         summary[f"{key}_all_runs"] = _mean_sd([s for r in records for s in r[key]["scores"]])
-    for key in ("correlational", "frechet", "train_seconds"):
-        summary[key] = _mean_sd([r[key] for r in records])
+    for key in ("correlational", "frechet", "train_seconds", "train_cpu_seconds"):
+        if all(key in r for r in records):
+            summary[key] = _mean_sd([r[key] for r in records])
+    if all("context_fid" in r for r in records):
+        means = [r["context_fid"]["mean"] for r in records]
+        summary["context_fid"] = {**_mean_sd(means), "ci95": _interval(means)}
     if all("live" in r for r in records):
         summary["live"] = {
             key: _mean_sd([r["live"][key]["mean"] for r in records])
@@ -287,39 +332,40 @@ def run_sequence_benchmark(
     iterations: dict | None = None,
     out: Path = RESULTS,
     overrides: list[str] = (),
+    seq_len: int = 24,
+    root: str | None = None,
+    live: bool = True,
+    resume: bool = False,
+    samples_dir: Path | None = None,
 ) -> dict:
     """Run every seed, write ``sequence-<name>.json`` and ``.png`` into ``out``; return the
     result written. ``overrides``: ``"key.path=VALUE"`` changes to the variant (see
-    :func:`with_overrides`), recorded in the result's ``config``."""
+    :func:`with_overrides`), recorded in the result's ``config``.
+
+    The file is rewritten after every seed, so a run stopped early keeps the seeds it finished;
+    ``resume=True`` keeps the seeds an earlier run of the same name and configuration wrote and
+    runs only the others. ``samples_dir``: each seed's generated sequences are saved there as
+    ``<name>-seed<k>.npy`` (float32, scaled), for scores computed afterwards."""
     iterations = iterations or {"discriminative": 2000, "predictive": 5000}
     variant = with_overrides(VARIANTS[variant_name], list(overrides))
-    dataset = build_sequence_dataset(dataset_name)
+    dataset = build_sequence_dataset(dataset_name, seq_len=seq_len, root=root)
     real = dataset.sequences
-    reference = score_spread(
-        lambda s: predictive_score(real, real, iterations["predictive"], seed=s), metric_runs
-    )
-    print(f"[sequence] {dataset_name}: predictive score of real data {reference.mean:.4f}")
-    records, first_fake = [], None
-    for seed in seeds:
-        record, fake = run_one(dataset, variant, seed, steps, metric_runs, iterations)
-        first_fake = fake if first_fake is None else first_fake
-        records.append(record)
-        print(
-            f"[sequence] {dataset_name} seed {seed}: {steps} steps in "
-            f"{record['train_seconds']:.0f} s, discriminative "
-            f"{record['discriminative']['mean']:.3f} +- {record['discriminative']['sd']:.3f}, "
-            f"predictive {record['predictive']['mean']:.4f} +- {record['predictive']['sd']:.4f}, "
-            f"correlational {record['correlational']:.3f}, frechet {record['frechet']:.3f}"
-            + (
-                f"; trained weights: discriminative {record['live']['discriminative']['mean']:.3f}"
-                f", predictive {record['live']['predictive']['mean']:.4f}"
-                if "live" in record
-                else ""
-            ),
-            flush=True,
-        )
+    path = out / f"sequence-{name}.json"
+    previous = json.loads(path.read_text()) if resume and path.is_file() else None
+    if previous is not None and (previous["config"], previous["steps"]) != (variant, steps):
+        raise SystemExit(f"--resume: {path} was run with another configuration or step count")
+    if previous is not None:
+        reference = previous["predictive_real_data"]
+    else:
+        reference = score_spread(
+            lambda s: predictive_score(real, real, iterations["predictive"], seed=s), metric_runs
+        ).as_dict()
+    print(f"[sequence] {dataset_name}: predictive score of real data {reference['mean']:.4f}")
+    records = [r for r in (previous or {}).get("runs", []) if r["seed"] in seeds]
+    first_fake = None
     result = {
         "dataset": dataset_name,
+        "seq_len": seq_len,
         "shape": list(real.shape),
         "variant": variant_name,
         "overrides": list(overrides),
@@ -328,25 +374,56 @@ def run_sequence_benchmark(
         "metric_runs": metric_runs,
         "iterations": iterations,
         "threads": torch.get_num_threads(),
-        "predictive_real_data": reference.as_dict(),
-        "targets": TARGETS.get(dataset_name),
-        "published": PUBLISHED.get(dataset_name),
-        "runs": records,
-        "summary": summarise(records),
+        "torch": torch.__version__,
+        "predictive_real_data": reference,
+        "targets": TARGETS.get(dataset_name) if seq_len == 24 else None,
+        "published": PUBLISHED.get(dataset_name) if seq_len == 24 else None,
     }
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"sequence-{name}.json").write_text(json.dumps(result, indent=2) + "\n")
-    figure = plot_sequences(
-        first_fake[:6], real[torch.randperm(len(real))[:6]], num_series=6, title=f"{name}"
+    for seed in seeds:
+        if any(r["seed"] == seed for r in records):
+            continue
+        record, fake = run_one(dataset, variant, seed, steps, metric_runs, iterations, live)
+        first_fake = fake if first_fake is None else first_fake
+        if samples_dir is not None:
+            samples_dir.mkdir(parents=True, exist_ok=True)
+            np.save(samples_dir / f"{name}-seed{seed}.npy", fake.numpy().astype(np.float32))
+        records.append(record)
+        _print_record(dataset_name, steps, record)
+        records.sort(key=lambda r: r["seed"])
+        out.mkdir(parents=True, exist_ok=True)
+        result.update(runs=records, summary=summarise(records))
+        path.write_text(json.dumps(result, indent=2) + "\n")
+    if first_fake is not None:
+        figure = plot_sequences(
+            first_fake[:6], real[torch.randperm(len(real))[:6]], num_series=6, title=f"{name}"
+        )
+        figure.savefig(out / f"sequence-{name}.png")
+    return json.loads(path.read_text())
+
+
+def _print_record(dataset_name: str, steps: int, record: dict) -> None:
+    print(
+        f"[sequence] {dataset_name} seed {record['seed']}: {steps} steps in "
+        f"{record['train_seconds']:.0f} s, discriminative "
+        f"{record['discriminative']['mean']:.3f} +- {record['discriminative']['sd']:.3f}, "
+        f"predictive {record['predictive']['mean']:.4f} +- {record['predictive']['sd']:.4f}, "
+        f"correlational {record['correlational']:.3f}, frechet {record['frechet']:.3f}"
+        + (
+            f"; trained weights: discriminative {record['live']['discriminative']['mean']:.3f}"
+            f", predictive {record['live']['predictive']['mean']:.4f}"
+            if "live" in record
+            else ""
+        ),
+        flush=True,
     )
-    figure.savefig(out / f"sequence-{name}.png")
-    return result
 
 
 def main(argv: list[str] | None = None) -> None:
     """Command line: see the module docstring."""
     p = argparse.ArgumentParser(prog="python -m benchmarks.sequence", description=__doc__)
-    p.add_argument("--dataset", default="sines", help="sines, stocks or csv:PATH")
+    p.add_argument("--dataset", default="sines", help="sines, stocks, etth, mujoco or csv:PATH")
+    p.add_argument("--seq-len", type=int, default=24, help="steps per sequence")
+    p.add_argument("--root", default=None, help="data folder (stocks, etth: ETTh1.csv's)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--steps", type=int, default=3000, help="training steps per seed")
     p.add_argument("--metric-runs", type=int, default=3, help="repeats of each post-hoc score")
@@ -364,12 +441,38 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--predictive-iterations", type=int, default=5000)
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     p.add_argument("--out", type=Path, default=RESULTS)
+    p.add_argument(
+        "--no-live",
+        action="store_true",
+        help="with a moving average, do not also score the trained weights",
+    )
+    p.add_argument("--resume", action="store_true", help="keep the seeds the file already has")
+    p.add_argument(
+        "--context-fid-runs",
+        type=int,
+        default=0,
+        help="context-FID encoder fits per seed (0: none; each costs about 100 CPU seconds)",
+    )
+    p.add_argument(
+        "--add-context-fid",
+        action="store_true",
+        help="only add context-FID to a finished result from its --samples-dir",
+    )
+    p.add_argument(
+        "--samples-dir", type=Path, default=None, help="save each seed's generated sequences"
+    )
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     iterations = {
         "discriminative": args.discriminative_iterations,
         "predictive": args.predictive_iterations,
+        "context_fid_runs": args.context_fid_runs,
     }
+    if args.add_context_fid:
+        dataset = build_sequence_dataset(args.dataset, seq_len=args.seq_len, root=args.root)
+        runs = args.context_fid_runs or args.metric_runs
+        add_context_fid(args.name, dataset, args.samples_dir, runs, args.out)
+        return
     result = run_sequence_benchmark(
         args.dataset,
         args.seeds,
@@ -380,6 +483,11 @@ def main(argv: list[str] | None = None) -> None:
         iterations,
         args.out,
         args.overrides,
+        seq_len=args.seq_len,
+        root=args.root,
+        live=not args.no_live,
+        resume=args.resume,
+        samples_dir=args.samples_dir,
     )
     summary = result["summary"]
     print(

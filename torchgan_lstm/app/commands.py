@@ -191,10 +191,14 @@ def evaluate(args) -> dict:
     check_int("samples", args.samples, minimum=2)
     if args.json is not None:
         check_output_file(args.json, "--json", args.overwrite)
+    if args.figure is not None:
+        check_output_file(args.figure, "--figure", args.overwrite)
     device = resolve_device(args.device)
     generator, config = load_generator(args.checkpoint, device)
     if config.data.sequences:
         return _evaluate_sequences(args, generator, config, device)
+    if args.figure is not None or args.context_fid_iterations is not None:
+        raise InputError("--figure and --context_fid_iterations are for sequence checkpoints")
     check_sampling_memory(config.generator, args.samples, f"--samples {args.samples}")
     kw = {"sample_size": args.samples, "device": str(device), "shared": SharedSamples()}
     coverage = ClassCoverage(**kw)
@@ -228,8 +232,17 @@ def _evaluate_sequences(args, generator, config, device) -> dict:
     from .run import training_dataset
     from .sequences import evaluate_sequence_generator
 
-    real = training_dataset(config, download=False).sequences
-    results = evaluate_sequence_generator(generator, real, device, args.runs, args.seed)
+    dataset = training_dataset(config, download=False)
+    real = dataset.sequences
+    results = evaluate_sequence_generator(
+        generator, real, device, args.runs, args.seed, args.context_fid_iterations
+    )
+    if args.figure is not None:
+        from ..metrics.projections import write_real_and_generated_figure
+
+        fake = torch.cat(list(generated_batches(generator, len(real), args.seed)))
+        write_real_and_generated_figure(args.figure, real, fake, dataset.feature_names)
+        results["figure"] = str(args.figure)
     return _report(results, args)
 
 

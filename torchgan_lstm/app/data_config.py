@@ -39,9 +39,11 @@ class DataConfig:
 
     Args:
         dataset: images: fashion-mnist, mnist, cifar10, folder; sequences: sines, stocks,
-            csv:PATH (numeric columns of a CSV file), fashion-mnist-rows.
+            etth, mujoco (Diffusion-TS's benchmarks), csv:PATH (numeric columns of a CSV
+            file), fashion-mnist-rows.
         root: folder holding the data (default: search $TORCHGAN_LSTM_DATA, Debian's
-            dataset-fashion-mnist, the download cache; stocks: the shipped copy).
+            dataset-fashion-mnist, the download cache; stocks: the shipped copy; etth: the
+            folder of ETTh1.csv, else $TORCHGAN_LSTM_DATA).
         download: let torchvision download an image dataset when it is found nowhere.
         image_size: images: side in pixels (also the models' out_size/in_size).
         channels: images: 1 or 3 (also the models' out_channels/in_channels); null: the

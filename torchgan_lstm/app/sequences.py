@@ -140,24 +140,34 @@ def evaluate_sequence_generator(
     device: torch.device,
     runs: int,
     seed: int,
+    context_fid_iterations: int | None = None,
 ) -> dict:
-    """TimeGAN's discriminative and predictive scores and Diffusion-TS's correlational score of
-    ``generator`` against ``real`` (as many generated sequences as real ones), each the mean
-    over ``runs`` metric runs with its spread (``{"mean", "sd", "scores"}``).
+    """TimeGAN's discriminative and predictive scores, Diffusion-TS's correlational score and
+    context-FID of ``generator`` against ``real`` (as many generated sequences as real ones),
+    each the mean over ``runs`` metric runs with its spread (``{"mean", "sd", "scores"}``).
+
+    Args:
+        generator: a sequence generator.
+        real: ``(N, seq_len, features)`` in the generator's scale.
+        device: where the generator runs.
+        runs: metric runs per score.
+        seed: the first metric run's seed.
+        context_fid_iterations: the TS2Vec encoder's training steps per context-FID run;
+            ``None``: TS2Vec's default (as Diffusion-TS).
 
     Raises:
         InputError: ``runs`` is not a positive integer.
     """
-    from ..metrics import CorrelationalScore, DiscriminativeScore, PredictiveScore
+    from ..metrics import ContextFID, CorrelationalScore, DiscriminativeScore, PredictiveScore
 
     check_int("runs", runs)
     results = {}
-    for name, cls in (
-        ("discriminative_score", DiscriminativeScore),
-        ("predictive_score", PredictiveScore),
-        ("correlational_score", CorrelationalScore),
+    for name, metric in (
+        ("discriminative_score", DiscriminativeScore(real, runs=runs, seed=seed)),
+        ("predictive_score", PredictiveScore(real, runs=runs, seed=seed)),
+        ("correlational_score", CorrelationalScore(real, runs=runs, seed=seed)),
+        ("context_fid", ContextFID(real, runs, seed, iterations=context_fid_iterations)),
     ):
-        metric = cls(real, runs=runs, seed=seed)
         metric.metric_ops(generator, device)
         results[name] = metric.last_spread.as_dict()
     results["sequences"] = len(real)

@@ -1,6 +1,8 @@
 """Training and evaluation data: IDX files on disk, image, sequence and table datasets, the
 loader."""
 
+from .ett import etth
+from .hopper import mujoco
 from .idx import (
     DEBIAN_FASHION_MNIST,
     DOWNLOAD_CACHE,
@@ -14,11 +16,11 @@ from .idx import (
 )
 from .images import DATASETS, ImageTensorDataset, build_dataset, to_model_range
 from .loaders import make_dataloader
+from .named_sequences import build_sequence_dataset
 from .sequences import (
     SEQUENCE_DATASETS,
     MinMaxScaler,
     SequenceDataset,
-    build_sequence_dataset,
     csv_sequences,
     fashion_mnist_rows,
     read_numeric_csv,
@@ -64,12 +66,14 @@ __all__ = [
     "build_dataset",
     "build_sequence_dataset",
     "csv_sequences",
+    "etth",
     "fashion_mnist_rows",
     "find_fashion_mnist",
     "find_idx_dataset",
     "load_fashion_mnist",
     "load_idx_dataset",
     "make_dataloader",
+    "mujoco",
     "read_idx",
     "read_numeric_csv",
     "read_table",

@@ -10,6 +10,7 @@ own units.
 - ``"stocks"``: TimeGAN's Google stock prices (shipped with the package, see
   ``STOCKS_ATTRIBUTION.md``), prepared exactly as TimeGAN's loader: rows reversed, columns
   min-max scaled, stride-1 windows.
+- ``"etth"``, ``"mujoco"``: Diffusion-TS's ETTh1 and hopper data (:mod:`.ett`, :mod:`.hopper`).
 - ``"csv:PATH"``: any CSV file with a header row and numeric columns, rows in time order.
 - ``"fashion-mnist-rows"``: Fashion-MNIST images read as 28 steps of 28 pixels, labelled by
   class (a conditional test: each class is a different kind of sequence).
@@ -35,7 +36,6 @@ __all__ = [
     "SEQUENCE_DATASETS",
     "MinMaxScaler",
     "SequenceDataset",
-    "build_sequence_dataset",
     "check_scalable",
     "csv_sequences",
     "fashion_mnist_rows",
@@ -45,7 +45,10 @@ __all__ = [
     "stocks",
 ]
 
-SEQUENCE_DATASETS = ("sines", "stocks", "csv:PATH", "fashion-mnist-rows")
+SEQUENCE_DATASETS = (
+    "sines", "stocks", "etth", "mujoco", "csv:PATH", "table:FILE", "table-sines",
+    "fashion-mnist-rows",
+)  # fmt: skip
 # The largest magnitude a column may hold: min-max scaling and its inverse then stay far inside
 # float32 (about 3.4e38), in which the models train and samples are drawn.
 MAX_ABS_VALUE = 1e30
@@ -395,56 +398,3 @@ def fashion_mnist_rows(
     """
     images, labels = load_fashion_mnist(root, split)
     return SequenceDataset(images.float().numpy() / 255.0, labels, num_classes=10)
-
-
-def build_sequence_dataset(
-    name: str,
-    seq_len: int = 24,
-    stride: int = 1,
-    root: str | os.PathLike | None = None,
-    seed: int = 0,
-    **table,
-) -> SequenceDataset:
-    """Build a sequence dataset by name.
-
-    Args:
-        name: ``"sines"`` (10,000 sequences of 5 features), ``"stocks"``, ``"csv:PATH"`` or
-            ``"fashion-mnist-rows"``.
-        seq_len: steps per sequence, ``>= 2`` (``"fashion-mnist-rows"``: 28).
-        stride: steps between window starts (``"stocks"``, ``"csv:PATH"``); 1 otherwise.
-        root: ``"stocks"``: a folder holding ``stock_data.csv`` (``None``: the shipped copy);
-            ``"fashion-mnist-rows"``: the IDX folder; must be ``None`` otherwise.
-        seed: seeds ``"sines"``, ``"table-sines"``. **table: tables' ``roles``, ``min_length``.
-
-    Returns:
-        A :class:`SequenceDataset` with ``seq_len``, ``features``, ``scaler`` and
-        ``num_classes``.
-
-    Raises:
-        ValueError: an unknown name, an option the dataset does not use, or bad data (the
-            message names the file, line, column or value).
-        FileNotFoundError: a file is missing.
-    """
-    _check_window(seq_len, stride)
-    if not isinstance(name, str):
-        raise InputError(f"name must be one of {', '.join(SEQUENCE_DATASETS)}, got {name!r}")
-    windowed = name == "stocks" or name.startswith(("csv:", "table"))
-    if stride != 1 and not windowed:
-        raise InputError(f"stride applies to 'stocks' and 'csv:PATH' only, got stride={stride}")
-    if root is not None and name not in ("stocks", "fashion-mnist-rows"):
-        raise InputError(f"root applies to 'stocks' and 'fashion-mnist-rows', not {name!r}")
-    if name == "sines":
-        return SequenceDataset(sines(seq_len=seq_len, seed=seed))
-    if (name.startswith("table:") and len(name) > 6) or name == "table-sines":
-        from .tables import named_table_dataset  # tables build on this module
-
-        return named_table_dataset(name, seq_len=seq_len, stride=stride, seed=seed, **table)
-    if name == "stocks":
-        return stocks(seq_len, stride, root)
-    if name.startswith("csv:") and len(name) > 4:
-        return csv_sequences(name[4:], seq_len, stride)
-    if name == "fashion-mnist-rows":
-        if seq_len != 28:
-            raise InputError(f"fashion-mnist-rows has seq_len 28 (image rows), got {seq_len}")
-        return fashion_mnist_rows(root)
-    raise InputError(f"name must be one of {', '.join(SEQUENCE_DATASETS)}, got {name!r}")

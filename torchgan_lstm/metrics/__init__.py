@@ -11,6 +11,9 @@ generated time series judged as the time-series GAN papers do.
   :class:`GapLengthDistance`, :class:`StaticDistance`, :class:`AttributeSeriesDistance`,
   :class:`AutocorrelationDistance`: packed tables of many entities (see :mod:`.table`); the
   same scores as plain functions in :mod:`.table_scores`.
+- :class:`ContextFID` (Diffusion-TS): Fréchet distance in a TS2Vec embedding fitted on the
+  real sequences (:mod:`.context_fid`, :mod:`.ts2vec`); TimeGAN's PCA / t-SNE figure in
+  :mod:`.projections`.
 
 All are TorchGAN ``EvaluationMetric`` objects for the Trainer's ``metrics_list``, and score
 a tensor of samples when called. They pickle only their configuration, so checkpoints holding
@@ -25,6 +28,7 @@ from .classifier import (
     load_classifier,
     to_classifier_input,
 )
+from .context_fid import ContextFID, context_fid
 from .coverage import ClassCoverage, ClassImbalance
 from .frechet import (
     FrechetClassifierDistance,
@@ -75,6 +79,7 @@ __all__ = [
     "ClassCoverage",
     "ClassImbalance",
     "ClassifierMetric",
+    "ContextFID",
     "CorrelationalScore",
     "DiscriminativeScore",
     "FashionClassifier",
@@ -92,6 +97,7 @@ __all__ = [
     "attribute_series_distance",
     "autocorrelation_distance",
     "category_distance",
+    "context_fid",
     "correlational_score",
     "discriminative_score",
     "fashion_mnist_tensor",
@@ -125,4 +131,5 @@ CHECKPOINT_SAFE_CLASSES = (
     StaticDistance,
     AttributeSeriesDistance,
     AutocorrelationDistance,
+    ContextFID,
 )
