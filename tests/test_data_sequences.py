@@ -148,14 +148,14 @@ def test_a_folder_or_a_file_that_is_not_utf8_is_named_with_the_real_problem(tmp_
     [
         ({"name": "sines", "seq_len": 1}, "seq_len must be >= 2, got 1"),
         ({"name": "stocks", "stride": 0}, "stride must be >= 1, got 0"),
-        ({"name": "sines", "stride": 2}, "stride applies to 'stocks' and 'csv:PATH' only"),
+        ({"name": "sines", "stride": 2}, "stride applies to 'stocks', 'csv:PATH' and tables only"),
         (
             {"name": "sines", "root": "/data"},
             "root applies to 'stocks', 'etth', 'fashion-mnist-rows'",
         ),
         (
             {"name": "energy"},
-            "name must be one of sines, stocks, etth, mujoco, csv:PATH, fashion-mnist-rows",
+            "name must be one of sines, stocks, etth, mujoco, csv:PATH, table:FILE, table-sines, fashion-mnist-rows",
         ),
         ({"name": "csv:"}, "name must be one of"),
         ({"name": "fashion-mnist-rows"}, "fashion-mnist-rows has seq_len 28"),
