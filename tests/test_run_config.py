@@ -217,3 +217,14 @@ def test_the_models_are_built_without_touching_the_global_random_state():
     state = torch.get_rng_state()
     check_same_models(RunConfig(), RunConfig(), "checkpoint 'x'", resume=False)
     assert torch.equal(state, torch.get_rng_state())
+
+
+def test_a_config_without_the_critics_width_keeps_the_width_it_was_written_with():
+    # ConvDiscriminator's own default is 32 step channels; a config.yaml or checkpoint that
+    # names the class without step_channels was written when it was 64, and rebuilds that.
+    assert ConvDiscriminator().model[0][0].out_channels == 32
+    config = RunConfig(discriminator=ModelSpec("torchgan_lstm.ConvDiscriminator", {}))
+    _, discriminator = config.validate().build_models()
+    assert discriminator.model[0][0].out_channels == 64
+    assert config.validate().discriminator.init_args["step_channels"] == 64
+    assert RunConfig().validate().discriminator.init_args["step_channels"] == 32
