@@ -62,9 +62,12 @@ def _default_generator() -> ModelSpec:
 
 # Constructor defaults that changed after configurations relying on them were written (a
 # config.yaml or checkpoint stores only the arguments it names): a configuration without the
-# argument keeps the earlier value, so it rebuilds the model it trained. ConvDiscriminator's
-# step_channels was 64 up to 0.2.0.
-_PINNED_DEFAULTS = {"ConvDiscriminator": {"step_channels": 64}}
+# argument keeps the earlier value, so it rebuilds the model it trained. Both step_channels
+# were 64 up to 0.2.0.
+_PINNED_DEFAULTS = {
+    "ConvDiscriminator": {"step_channels": 64},
+    "LSTMGenerator": {"step_channels": 64},
+}
 
 
 def _default_discriminator() -> ModelSpec:
