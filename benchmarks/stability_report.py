@@ -221,7 +221,7 @@ def _figures(records: list[dict], results: Path, name: str) -> list[str]:
         axes[0].step(values, np.arange(1, len(values) + 1) / len(values), where="post", label=g)
         curve = budget_curve([_best_setting_fcd(seed0, g, s) for s in _settings(runs)])
         k = [c[0] for c in curve]
-        axes[1].plot(k, [c[1] for c in curve], label=g)
+        axes[1].plot(k, [c[1] for c in curve], marker="o", label=g)
         axes[1].fill_between(k, [c[2] for c in curve], [min(c[3], 1e4) for c in curve], alpha=0.2)
         top = max((r["cpu_seconds"][-1] for r in runs if r["cpu_seconds"]), default=1.0)
         grid = np.linspace(0, top, 50)
