@@ -220,6 +220,20 @@ VARIANTS: dict[str, dict] = {
     # PacGAN (Lin et al., 2018): the command line's critic judges pairs of images, which makes
     # a generator that over-draws some classes easier to tell from the data.
     "lstm-conv+convD+gate+h128-l1+gate10+pack2": _command_line_lstm(discriminator_args={"pack": 2}),
+    # The command line's LSTM generator without its recurrence (the latent skip path and the
+    # conv decoder kept; issue 32), the decoder widened to 44 step channels so that the
+    # parameter count matches the default's (595,497 against 590,914); with 32 it is DCGAN's
+    # generator but for a linear first layer. Same critic, rates and average as the default.
+    "norec-g44+convD+glr4e-4+ema0.99": _lstm(
+        "conv",
+        gate=False,
+        **_OUR_D,
+        **_SMALL_LSTM,
+        **_FAST_G,
+        ema_decay=0.99,
+        g_step_channels=44,
+        generator_args={"recurrence": False},
+    ),
     # Wasserstein with gradient penalty (Gulrajani et al.: 5 critic steps, Adam 1e-4, beta2 0.9).
     "dcgan+wgan-gp": _dcgan(**_CONV_D, **_WGAN_GP),
     "lstm-conv+wgan-gp": _lstm("conv", **_CONV_D, **_WGAN_GP),

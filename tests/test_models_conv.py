@@ -22,13 +22,13 @@ def test_returns_one_logit_per_image(norm):
     assert not any(isinstance(m, torch.nn.Sigmoid | torch.nn.Tanh) for m in d.modules())
 
 
-def test_default_is_the_proposal_64_128_256_stack_with_dcgans_batch_norm():
+def test_default_is_dcgans_stack_at_half_width_32_64_128_with_its_batch_norm():
     d = ConvDiscriminator(in_size=32, in_channels=1)
     convs = [m for m in d.modules() if isinstance(m, torch.nn.Conv2d)]
-    assert [c.out_channels for c in convs] == [64, 128, 256]
+    assert [c.out_channels for c in convs] == [32, 64, 128]
     assert all(c.kernel_size == (4, 4) and c.stride == (2, 2) for c in convs)
     norms = [m for m in d.modules() if isinstance(m, torch.nn.BatchNorm2d)]
-    assert [n.num_features for n in norms] == [128, 256], "none on the input layer"
+    assert [n.num_features for n in norms] == [64, 128], "none on the input layer"
     assert not any(isinstance(m, torch.nn.Dropout) for m in d.modules())
 
 
@@ -39,7 +39,9 @@ def test_kaiming_read_out_starts_as_torchgans_read_out_convolution(norm):
     nn.Linear's own, 2.4x smaller. The read-out has a bias unless batch norm precedes it."""
     torch.manual_seed(0)
     for init, std in (("kaiming", (2 / 4096) ** 0.5), ("pytorch", (1 / (3 * 4096)) ** 0.5)):
-        d = ConvDiscriminator(in_size=32, in_channels=1, norm=norm, readout_init=init)
+        d = ConvDiscriminator(
+            in_size=32, in_channels=1, step_channels=64, norm=norm, readout_init=init
+        )
         weight = d.disc.parametrizations.weight.original if norm == "spectral" else d.disc.weight
         assert weight.shape == (1, 256 * 4 * 4)
         assert weight.std().item() == pytest.approx(std, rel=0.05), init

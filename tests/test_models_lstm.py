@@ -380,3 +380,32 @@ def test_defaults_read_the_noise_one_cell_per_step():
     g = LSTMGenerator(**SMALL_GENERATOR)
     assert g.decoder.lstm_input == "noise" and g.decoder.cells_per_step == 1
     assert g.lstm.input_size == SMALL_GENERATOR["hidden_size"] // 2
+
+
+def test_without_the_recurrence_the_base_map_is_the_skip_path_alone():
+    torch.manual_seed(0)
+    full = LSTMGenerator(out_size=16, out_channels=1, step_channels=8, hidden_size=16)
+    torch.manual_seed(0)
+    bare = LSTMGenerator(
+        out_size=16, out_channels=1, step_channels=8, hidden_size=16, recurrence=False
+    )
+    assert bare.lstm is None and bare.decoder.gate is None
+    names = {name.split(".")[1] for name, _ in bare.named_parameters()}
+    assert names == {"skip", "head"}
+    # The same skip path and head as the full generator's: with its gate shut (0, as built),
+    # the full generator draws the same images.
+    bare.load_state_dict(
+        {k: v for k, v in full.state_dict().items() if k.split(".")[1] in ("skip", "head")}
+    )
+    z = torch.randn(4, 100)
+    full.eval(), bare.eval()
+    torch.testing.assert_close(bare(z), full(z))
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"decoder": "rows"}, {"latent_skip": False}, {"lstm_gate": True}, {"recurrence": 0}],
+)
+def test_removing_the_recurrence_needs_the_conv_decoders_skip_path_and_no_gate(kwargs):
+    with pytest.raises(ValueError, match="recurrence"):
+        LSTMGenerator(out_size=16, out_channels=1, **{"recurrence": False, **kwargs})

@@ -217,3 +217,23 @@ def test_the_models_are_built_without_touching_the_global_random_state():
     state = torch.get_rng_state()
     check_same_models(RunConfig(), RunConfig(), "checkpoint 'x'", resume=False)
     assert torch.equal(state, torch.get_rng_state())
+
+
+def test_a_config_without_the_models_widths_keeps_the_widths_it_was_written_with():
+    # The classes' own defaults are 32 step channels; a config.yaml or checkpoint that names
+    # a class without step_channels was written when it was 64, and rebuilds that.
+    assert ConvDiscriminator().model[0][0].out_channels == 32
+    assert LSTMGenerator(out_channels=1).decoder.head.base_channels == 32 * 4
+    config = RunConfig(
+        generator=ModelSpec("torchgan_lstm.LSTMGenerator", {}),
+        discriminator=ModelSpec("torchgan_lstm.ConvDiscriminator", {}),
+    )
+    generator, discriminator = config.validate().build_models()
+    assert discriminator.model[0][0].out_channels == 64
+    assert generator.decoder.head.base_channels == 64 * 4
+    resolved = config.validate()
+    assert resolved.discriminator.init_args["step_channels"] == 64
+    assert resolved.generator.init_args["step_channels"] == 64
+    shipped = RunConfig().validate()
+    assert shipped.discriminator.init_args["step_channels"] == 32
+    assert shipped.generator.init_args["step_channels"] == 32

@@ -62,6 +62,16 @@ def _default_generator() -> ModelSpec:
     )
 
 
+# Constructor defaults that changed after configurations relying on them were written (a
+# config.yaml or checkpoint stores only the arguments it names): a configuration without the
+# argument keeps the earlier value, so it rebuilds the model it trained. Both step_channels
+# were 64 up to 0.2.0.
+_PINNED_DEFAULTS = {
+    "ConvDiscriminator": {"step_channels": 64},
+    "LSTMGenerator": {"step_channels": 64},
+}
+
+
 def _default_discriminator() -> ModelSpec:
     return ModelSpec("torchgan_lstm.ConvDiscriminator", {"step_channels": 32})
 
@@ -207,6 +217,8 @@ class RunConfig(RunSettings):
         for role, values in _shape_values(config).items():
             spec = getattr(config, role)
             _check_modality(role, spec, data)
+            for arg, value in _PINNED_DEFAULTS.get(spec.cls.__name__, {}).items():
+                spec.init_args.setdefault(arg, value)
             for arg, (value, source) in values.items():
                 given = spec.init_args.get(arg)
                 if value is None:  # sequence features: read from the data only when missing

@@ -38,7 +38,8 @@ def gate_applies(decoder: str, latent_skip: bool) -> bool:
 
 class _ConvDecoder(nn.Module):
     """LSTM over the cells of the base grid (``cells_per_step`` at a time, in raster order), then
-    DCGAN-style upsampling."""
+    DCGAN-style upsampling. Without the recurrence (``recurrence=False``) the base map is the
+    latent skip path alone: the same generator less its LSTM, for ablations."""
 
     def __init__(
         self,
@@ -52,6 +53,7 @@ class _ConvDecoder(nn.Module):
         latent_skip,
         lstm_input="noise",
         cells_per_step=1,
+        recurrence=True,
     ):
         super().__init__()
         base = upsampling_plan(out_size)[0]
@@ -60,9 +62,13 @@ class _ConvDecoder(nn.Module):
         noise_width = 0 if lstm_input == "skip" else lstm_kw["input_size"]
         skip_width = channels * cells_per_step if lstm_input != "noise" else 0
         steps = cells // cells_per_step
-        self.inputs = _SequenceInput(in_features, steps, noise_width) if noise_width else None
-        self.lstm = nn.LSTM(batch_first=True, **{**lstm_kw, "input_size": noise_width + skip_width})
-        self.to_cell = nn.Linear(lstm_kw["hidden_size"], channels * cells_per_step)
+        self.inputs = self.lstm = self.to_cell = None
+        if recurrence:
+            if noise_width:
+                self.inputs = _SequenceInput(in_features, steps, noise_width)
+            lstm_kw = {**lstm_kw, "input_size": noise_width + skip_width}
+            self.lstm = nn.LSTM(batch_first=True, **lstm_kw)
+            self.to_cell = nn.Linear(lstm_kw["hidden_size"], channels * cells_per_step)
         # A direct linear path from the noise to the base map (DCGAN's first layer): the LSTM
         # then refines a map instead of being its only source.
         self.skip = nn.Linear(in_features, channels * cells) if latent_skip else None
@@ -78,6 +84,8 @@ class _ConvDecoder(nn.Module):
         skip = None
         if self.skip is not None:
             skip = self.skip(z).view(batch, channels, *self.head.base)
+        if self.lstm is None:
+            return self.head(skip)
         out, _ = run_lstm(self.lstm, self._sequence(z, skip))  # (batch, steps, hidden)
         # (batch, steps, cells_per_step * base_channels) -> (batch, cells, base_channels), cells
         # in raster order

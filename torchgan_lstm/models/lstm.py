@@ -60,7 +60,10 @@ class LSTMGenerator(Generator):
         out_channels: channels of the image.
         step_channels: width of the convolutional decoder (``conv``, ``canvas``): the base map has
             ``step_channels * 2**(n - 1)`` channels for ``n`` doublings, halved at each, as in
-            TorchGAN's ``DCGANGenerator``.
+            TorchGAN's ``DCGANGenerator`` (whose default is 64). The default 32 is the command
+            line's: at 64, against ``ConvDiscriminator()`` in a plain TorchGAN loop at Adam
+            2e-4, the generator drew one class of Fashion-MNIST from step 500 to 750; at 32 it
+            covered 9 classes by step 1,000 (docs: Benchmarks, Stability).
         batchnorm: batch normalisation in the convolutional decoder.
         nonlinearity: activation of hidden layers; ``None`` means ``LeakyReLU(0.2)``.
         last_nonlinearity: output activation; ``None`` means ``Tanh`` (images in ``[-1, 1]``).
@@ -94,6 +97,10 @@ class LSTMGenerator(Generator):
         rows_per_step: ``rows`` only: image rows drawn per LSTM step; must divide the height.
         steps: ``canvas`` only: number of drawing steps.
         num_classes: number of classes for a conditional generator.
+        recurrence: ``conv`` only, with ``latent_skip``: ``False`` removes the LSTM (and its
+            input projections and gate), so the base map is the latent skip path alone and the
+            convolutional decoder is unchanged: the generator less its recurrence, for
+            ablations. The LSTM's arguments are then ignored.
 
     Raises:
         ValueError: an argument is out of range or unknown; the message names it.
@@ -109,7 +116,7 @@ class LSTMGenerator(Generator):
         encoding_dims: int = 100,
         out_size: int | Sequence[int] = 32,
         out_channels: int = 3,
-        step_channels: int = 64,
+        step_channels: int = 32,
         batchnorm: bool = True,
         nonlinearity: nn.Module | None = None,
         last_nonlinearity: nn.Module | None = None,
@@ -127,6 +134,7 @@ class LSTMGenerator(Generator):
         lstm_input: str = "noise",
         cells_per_step: int = 1,
         gate_scale: float = 1.0,
+        recurrence: bool = True,
     ):
         super().__init__(check_int("encoding_dims", encoding_dims), label_type)
         self.out_size = check_size("out_size", out_size)
@@ -160,15 +168,28 @@ class LSTMGenerator(Generator):
             in_features += encoding_dims
         nl = nn.LeakyReLU(0.2) if nonlinearity is None else nonlinearity
         self.last_nonlinearity = nn.Tanh() if last_nonlinearity is None else last_nonlinearity
-        applies = gate_applies(self.decoder_name, latent_skip)
+        if not isinstance(recurrence, bool):
+            raise InputError(f"recurrence must be True or False, got {recurrence!r}")
+        if not recurrence and not gate_applies(self.decoder_name, latent_skip):
+            raise InputError(
+                f"recurrence=False keeps the latent skip path of the conv decoder as the base "
+                f"map, so it needs decoder='conv' with latent_skip=True, got decoder={decoder!r}, "
+                f"latent_skip={latent_skip}"
+            )
+        applies = gate_applies(self.decoder_name, latent_skip) and recurrence
         if lstm_gate is None:
             lstm_gate = applies
         if lstm_gate and not applies:
             raise InputError(
-                f"lstm_gate=True needs decoder='conv' with latent_skip=True (the gate starts the "
-                f"LSTM's map at 0), got decoder={decoder!r}, latent_skip={latent_skip}"
+                f"lstm_gate=True needs decoder='conv' with latent_skip=True and the recurrence "
+                f"(the gate starts the LSTM's map at 0), got decoder={decoder!r}, "
+                f"latent_skip={latent_skip}, recurrence={recurrence}"
             )
-        conv_kw = {"lstm_input": lstm_input, "cells_per_step": cells_per_step}
+        conv_kw = {
+            "lstm_input": lstm_input,
+            "cells_per_step": cells_per_step,
+            "recurrence": recurrence,
+        }
         self.decoder = self._build_decoder(
             in_features,
             step_channels,
@@ -249,15 +270,17 @@ class LSTMGenerator(Generator):
         )
 
     @property
-    def lstm(self) -> nn.LSTM:
-        """The ``nn.LSTM`` that runs the recurrence of the selected decoder."""
+    def lstm(self) -> nn.LSTM | None:
+        """The ``nn.LSTM`` that runs the recurrence of the selected decoder (``None`` with
+        ``recurrence=False``)."""
         # TorchGAN's ParallelTrainer wraps each child module in nn.DataParallel.
         return getattr(self.decoder, "module", self.decoder).lstm
 
     def _weight_initializer(self) -> None:
         """TorchGAN's initialisation for convolutions and batch norm; standard LSTM init."""
         super()._weight_initializer()
-        init_lstm_(self.lstm)
+        if self.lstm is not None:
+            init_lstm_(self.lstm)
 
     def sampler(self, sample_size: int, device: torch.device | str) -> list[torch.Tensor]:
         """Inputs for ``forward``: ``[z]``, or ``[z, y]`` for a conditional generator.
