@@ -440,7 +440,8 @@ def test_sequence_samples_come_back_in_the_datas_units_at_any_length(stocks_run,
 
 
 def test_evaluate_gives_timegans_scores_with_their_spread(stocks_run, tmp_path):
-    proc = cli("evaluate", str(stocks_run), "--runs", "2", "--context_fid_iterations", "2")
+    proc = cli("evaluate", str(stocks_run), "--runs", "2", "--context_fid_iterations", "2",
+               "--posthoc_iterations", "20")  # fmt: skip
     results = json.loads(proc.stdout)
     assert results["sequences"] == 3661  # TimeGAN's protocol: the whole set
     scores = ("discriminative_score", "predictive_score", "correlational_score", "context_fid")

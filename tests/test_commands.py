@@ -89,3 +89,13 @@ def test_sequence_requests_that_cannot_fit_are_refused_up_front(
 def test_evaluate_refuses_more_samples_than_memory_holds(image_run, capsys):
     code, err = run(["evaluate", image_run, "--samples", "100000000000"], capsys)
     assert code == 2 and "--samples 100000000000 needs about" in err
+
+
+@pytest.mark.parametrize(
+    "option", [["--posthoc_iterations", "5"], ["--context_fid_iterations", "5"]]
+)
+def test_sequence_only_evaluate_options_are_refused_for_an_image_checkpoint(
+    option, tiny_checkpoint, capsys
+):
+    code, err = run(["evaluate", tiny_checkpoint, *option, "--device", "cpu"], capsys)
+    assert code == 2 and f"{option[0]}: for sequence checkpoints only" in err

@@ -233,6 +233,13 @@ def build_parser() -> ArgumentParser:
         "--data_root", type=str | None, default=None, help="Fashion-MNIST folder (default: search)"
     )
     evaluate.add_argument(
+        "--posthoc_iterations",
+        type=int | None,
+        default=None,
+        help="sequences: training iterations of TimeGAN's post-hoc classifier and predictor "
+        "(default: TimeGAN's, 2,000 and 5,000; fewer for a quick look, not for comparisons)",
+    )
+    evaluate.add_argument(
         "--context_fid_iterations",
         type=int | None,
         default=None,

@@ -197,8 +197,10 @@ def evaluate(args) -> dict:
     generator, config = load_generator(args.checkpoint, device)
     if config.data.sequences:
         return _evaluate_sequences(args, generator, config, device)
-    if args.figure is not None or args.context_fid_iterations is not None:
-        raise InputError("--figure and --context_fid_iterations are for sequence checkpoints")
+    sequence_only = ("figure", "context_fid_iterations", "posthoc_iterations")
+    given = [f"--{name}" for name in sequence_only if getattr(args, name) is not None]
+    if given:
+        raise InputError(f"{', '.join(given)}: for sequence checkpoints only")
     check_sampling_memory(config.generator, args.samples, f"--samples {args.samples}")
     kw = {"sample_size": args.samples, "device": str(device), "shared": SharedSamples()}
     coverage = ClassCoverage(**kw)
@@ -235,8 +237,9 @@ def _evaluate_sequences(args, generator, config, device) -> dict:
     dataset = training_dataset(config, download=False)
     real = dataset.sequences
     results = evaluate_sequence_generator(
-        generator, real, device, args.runs, args.seed, args.context_fid_iterations
-    )
+        generator, real, device, args.runs, args.seed, args.context_fid_iterations,
+        args.posthoc_iterations,
+    )  # fmt: skip
     if args.figure is not None:
         from ..metrics.projections import write_real_and_generated_figure
 

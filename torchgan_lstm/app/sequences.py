@@ -141,6 +141,7 @@ def evaluate_sequence_generator(
     runs: int,
     seed: int,
     context_fid_iterations: int | None = None,
+    posthoc_iterations: int | None = None,
 ) -> dict:
     """TimeGAN's discriminative and predictive scores, Diffusion-TS's correlational score and
     context-FID of ``generator`` against ``real`` (as many generated sequences as real ones),
@@ -154,6 +155,8 @@ def evaluate_sequence_generator(
         seed: the first metric run's seed.
         context_fid_iterations: the TS2Vec encoder's training steps per context-FID run;
             ``None``: TS2Vec's default (as Diffusion-TS).
+        posthoc_iterations: training iterations of the discriminative score's classifier and
+            the predictive score's predictor; ``None``: TimeGAN's 2,000 and 5,000.
 
     Raises:
         InputError: ``runs`` is not a positive integer.
@@ -161,10 +164,11 @@ def evaluate_sequence_generator(
     from ..metrics import ContextFID, CorrelationalScore, DiscriminativeScore, PredictiveScore
 
     check_int("runs", runs)
+    posthoc = posthoc_iterations
     results = {}
     for name, metric in (
-        ("discriminative_score", DiscriminativeScore(real, runs=runs, seed=seed)),
-        ("predictive_score", PredictiveScore(real, runs=runs, seed=seed)),
+        ("discriminative_score", DiscriminativeScore(real, runs, seed, iterations=posthoc)),
+        ("predictive_score", PredictiveScore(real, runs, seed, iterations=posthoc)),
         ("correlational_score", CorrelationalScore(real, runs=runs, seed=seed)),
         ("context_fid", ContextFID(real, runs, seed, iterations=context_fid_iterations)),
     ):
