@@ -155,7 +155,8 @@ def test_a_folder_or_a_file_that_is_not_utf8_is_named_with_the_real_problem(tmp_
         ),
         (
             {"name": "energy"},
-            "name must be one of sines, stocks, etth, mujoco, csv:PATH, table:FILE, table-sines, fashion-mnist-rows",
+            "name must be one of sines, stocks, etth, mujoco, csv:PATH, table:FILE, "
+            "table-sines, fashion-mnist-rows",
         ),
         ({"name": "csv:"}, "name must be one of"),
         ({"name": "fashion-mnist-rows"}, "fashion-mnist-rows has seq_len 28"),

@@ -4,6 +4,7 @@ sampling for given labels or static attributes (torchgan_lstm.app.table_samples)
 from __future__ import annotations
 
 import argparse
+import json
 
 import numpy as np
 import pandas as pd
@@ -51,6 +52,14 @@ def test_a_table_trains_from_the_command_line_and_samples_back_its_layout(tmp_pa
     steps = back.groupby("station")["date"].diff().dropna()
     assert (steps == pd.Timedelta(days=1)).all()
     assert back["value"].dropna().between(-1, 1).all()
+    # The table's own generator and critic by default, and the table's scores in evaluate.
+    assert "class_path: torchgan_lstm.TableSequenceGenerator" in (out / "config.yaml").read_text()
+    capsys.readouterr()
+    main(["evaluate", str(out), "--runs", "1", "--posthoc_iterations", "2",
+          "--context_fid_iterations", "2", "--device", "cpu"])  # fmt: skip
+    scores = json.loads(capsys.readouterr().out)["table"]
+    for key in ("length_distance", "category_distance/static/kind", "missing_rate_distance"):
+        assert scores[key] >= 0, key
 
 
 def test_table_roles_are_refused_for_other_datasets():

@@ -240,10 +240,17 @@ def _evaluate_sequences(args, generator, config, device) -> dict:
         generator, real, device, args.runs, args.seed, args.context_fid_iterations,
         args.posthoc_iterations,
     )  # fmt: skip
+    channels = getattr(dataset, "channels", None)  # a table's packed layout
+    fake = None
+    if args.figure is not None or channels is not None:
+        fake = torch.cat(list(generated_batches(generator, len(real), args.seed)))
+    if channels is not None:
+        from ..metrics import table_report
+
+        results["table"] = table_report(real, fake, channels)
     if args.figure is not None:
         from ..metrics.projections import write_real_and_generated_figure
 
-        fake = torch.cat(list(generated_batches(generator, len(real), args.seed)))
         write_real_and_generated_figure(args.figure, real, fake, dataset.feature_names)
         results["figure"] = str(args.figure)
     return _report(results, args)
