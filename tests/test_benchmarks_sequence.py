@@ -28,7 +28,8 @@ def test_sequence_suite_writes_scores_per_seed_summary_and_plot(tmp_path, capsys
     assert len(run["discriminative"]["scores"]) == 2 and 0 <= run["discriminative"]["mean"] <= 0.5
     assert run["predictive"]["mean"] > 0 and run["correlational"] >= 0 and run["frechet"] >= 0
     summary = result["summary"]
-    assert len(summary) == 7 and summary["discriminative_all_runs"]["sd"] >= 0
+    assert len(summary) == 8 and summary["discriminative_all_runs"]["sd"] >= 0
+    assert summary["train_cpu_seconds"]["mean"] > 0
     assert result["targets"] == {"discriminative": 0.011, "predictive": 0.094}
     assert (tmp_path / "sequence-tiny.png").read_bytes()[:4] == b"\x89PNG"
     assert "[sequence] tiny: discriminative" in capsys.readouterr().out

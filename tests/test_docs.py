@@ -276,7 +276,7 @@ def test_every_command_in_the_docs_parses(path, tmp_path, monkeypatch):
     and without running; the main job's extra arguments as ``train``'s."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(data_config, "build_sequence_dataset", _benchmark_data_stand_ins)
-    data_config._sequence_features.cache_clear()
+    data_config._dataset_shape.cache_clear()
     for line, code in code_blocks(path, SHELL):
         for words in shell_commands(code):
             command = command_of(words)

@@ -125,7 +125,7 @@ def test_first_run_makes_the_venv_and_installs_without_upgrading_pip(sandbox):
     run = sandbox.run()
     assert run.returncode == 0, run.stderr
     assert "python3 -m venv --clear .venv" in run.calls
-    assert pip_calls(run) == ["venv-python -m pip install --quiet -e .[test,docs]"]
+    assert pip_calls(run) == ["venv-python -m pip install --quiet -e .[test,docs,mujoco]"]
     assert (sandbox.repo / ".venv" / ".setup-stamp").is_file()
 
 
@@ -144,7 +144,7 @@ def test_changed_project_files_install_again(sandbox):
         f.write("packages = find:\n")
     again = sandbox.run()
     assert again.returncode == 0, again.stderr
-    assert pip_calls(again) == ["venv-python -m pip install --quiet -e .[test,docs]"]
+    assert pip_calls(again) == ["venv-python -m pip install --quiet -e .[test,docs,mujoco]"]
     assert "python3 -m venv --clear .venv" not in again.calls  # the venv is kept
 
 
@@ -199,7 +199,8 @@ def test_a_short_disk_is_named_before_pip_installs_torch(sandbox):
     assert run.returncode == 0, run.stderr
     assert "only 3072 MB free where .venv lives" in run.stderr
     assert "about 6144 MB" in run.stderr
-    assert pip_calls(run) == ["venv-python -m pip install --quiet -e .[test,docs]"]  # pip decides
+    # pip decides
+    assert pip_calls(run) == ["venv-python -m pip install --quiet -e .[test,docs,mujoco]"]
 
 
 def test_enough_disk_or_torch_already_there_says_nothing_about_disk(sandbox):
