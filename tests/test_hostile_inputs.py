@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from torchgan_lstm.app import cli
@@ -130,6 +130,8 @@ def _inside(path: Path, folder: Path | None) -> bool:
 
 @SLOW
 @given(document=DOCUMENTS)
+@example(document={"max_steps": 3})  # one that runs and one that is refused, on every draw
+@example(document={"generator": "planted_by_fuzz.Gen"})
 def test_any_yaml_config_prints_or_is_refused_in_one_line(sandbox, capsys, document):
     config = sandbox / "fuzz.yaml"
     config.write_text(yaml.safe_dump(document))
@@ -144,6 +146,8 @@ def test_any_yaml_config_prints_or_is_refused_in_one_line(sandbox, capsys, docum
         st.sampled_from([alias_bomb(), "a: &a [*a]\n", "!!python/object/apply:os.system [id]\n"]),
     )
 )
+@example(text="loss: hinge\n")
+@example(text="!!python/object/apply:os.system [id]\n")
 def test_any_text_as_a_config_file_is_read_or_refused_in_one_line(sandbox, capsys, text):
     config = sandbox / "fuzz.yaml"
     config.write_text(text)
@@ -165,6 +169,8 @@ OPTIONS = st.sampled_from([
 
 @SLOW
 @given(changes=st.lists(st.tuples(OPTIONS, OPTION_VALUES), min_size=1, max_size=2))
+@example(changes=[("--seed", "2")])
+@example(changes=[("--batch_size", "-1")])
 def test_any_option_value_trains_or_is_refused_in_one_line(sandbox, capsys, changes):
     out = sandbox / "fuzz_run"
     argv = ["train", *SINES_TINY, "--out", str(out), "--max_steps", "1", "--eval_every", "1"]
