@@ -211,6 +211,14 @@ def test_evaluate_prints_and_writes_the_metrics(trained_run, tmp_path):
             "dropout acts between LSTM layers",
         ),
         (
+            ["--generator", "DCGANGenerator", "--generator.init_args.encoding_dims", "0"],
+            "DCGANGenerator's encoding_dims must be >= 1, got 0",
+        ),
+        (
+            ["--discriminator", "DCGANDiscriminator", "--discriminator.step_channels", "-1"],
+            "DCGANDiscriminator's step_channels must be >= 1, got -1",
+        ),
+        (
             ["--discriminator", "DCGANDiscriminator", "--discriminator.dropout", "0"],
             "Option 'dropout' is not accepted",
         ),

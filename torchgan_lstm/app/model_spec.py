@@ -10,6 +10,7 @@ from torch import nn
 
 from .. import registry
 from .._validation import InputError
+from ..models.dcgan import check_dcgan_args
 
 __all__ = ["ModelSpec", "check_plain", "check_roles"]
 
@@ -41,10 +42,11 @@ class ModelSpec:
 
         Raises:
             InputError: the class is unknown, or refuses its arguments (TorchGAN's DCGAN models
-                raise a bare ``Exception`` for sizes they cannot build; that becomes an
-                ``InputError`` naming the class).
+                raise a bare ``Exception`` for sizes they cannot build, and build from counts
+                below 1 that fail later; both become an ``InputError`` naming the class).
         """
         cls = self.cls
+        check_dcgan_args(cls, self.init_args)
         try:
             return cls(**self.init_args)
         except TypeError as err:
