@@ -413,7 +413,9 @@ def test_a_sequence_dataset_trains_the_sequence_pair_with_its_metrics_and_plots(
     assert 0 <= summary["metrics"]["DiscriminativeScore"] <= 0.5
     assert sorted(p.name for p in (stocks_run / "images").iterdir()) == [
         "epoch1_generator.png",
+        "epoch1_generator_pca.png",  # TimeGAN's PCA picture with every evaluation
         "epoch2_generator.png",
+        "epoch2_generator_pca.png",
     ]
 
 

@@ -19,7 +19,7 @@ from torchgan_lstm.trainer.sequence_plots import (
     use_sequence_plots,
 )
 
-from .conftest import model_config, sequence_model_config
+from .conftest import model_config, sequence_model_config, sine_batch
 
 
 def build(paths, epochs=2, **kwargs):
@@ -44,6 +44,51 @@ def test_plot_sequences_draws_a_panel_per_feature_with_real_and_generated():
         plot_sequences(torch.rand(5, 10, 3), torch.rand(4, 10, 2))
     with pytest.raises(ValueError, match=r"generated must have shape \(batch, seq_len, features\)"):
         plot_sequences(torch.rand(5, 10))
+
+
+def test_plot_sequences_names_each_panel_after_its_column_and_the_axis_after_the_units():
+    fig = plot_sequences(
+        torch.rand(5, 10, 2), feature_names=["Open", "Volume"], value_label="data units"
+    )
+    assert [ax.get_title() for ax in fig.axes] == ["Open", "Volume"]
+    assert fig.axes[0].get_ylabel() == "data units"
+    with pytest.raises(ValueError, match="feature_names must name the 2 features, got 1 names"):
+        plot_sequences(torch.rand(5, 10, 2), feature_names=["Open"])
+
+
+def test_plot_options_draw_pca_with_every_epoch_in_the_datas_names_and_units(
+    trainer_paths, sine_loader, tmp_path
+):
+    reference = sine_batch(40)
+    options = {
+        "feature_names": ["a", "b", "c"],
+        "to_data_units": lambda values: values * 100 + 5,
+        "value_label": "kelvin",
+        "reference": reference,
+    }
+    trainer = build(trainer_paths, plot_options=options)
+    trainer(sine_loader)
+    trainer.logger.close()
+    pngs = sorted(p.name for p in (tmp_path / "images").iterdir())
+    assert pngs == [
+        "epoch1_generator.png", "epoch1_generator_pca.png",
+        "epoch2_generator.png", "epoch2_generator_pca.png",
+    ]  # fmt: skip
+    visualizer = trainer.sequence_visualizer
+    lines = visualizer._figure("generator")
+    assert [ax.get_title() for ax in lines.axes] == ["a", "b", "c"]
+    assert lines.axes[0].get_ylabel() == "kelvin"
+    np.testing.assert_allclose(
+        lines.axes[0].get_lines()[0].get_ydata(), trainer.real_inputs[0, :, 0].numpy() * 100 + 5
+    )
+    pca = visualizer._pca_figure("generator")
+    real_points, fake_points = (c.get_offsets() for c in pca.axes[0].collections)
+    assert len(real_points) == len(fake_points) == 40
+    assert pca.axes[0].get_title() == "PCA" and len(pca.axes) == 1  # no t-SNE each epoch
+    events = EventAccumulator(trainer_paths["log_dir"], size_guidance={"images": 0})
+    events.Reload()
+    assert [i.step for i in events.Images("Real_and_Generated_PCA/generator")] == [1, 2]
+    assert [i.step for i in events.Images("Generated_Samples/generator")] == [1, 2]
 
 
 def test_sequence_trainer_writes_a_png_and_a_tensorboard_figure_every_epoch(
@@ -117,3 +162,22 @@ def test_use_sequence_plots_keeps_the_metric_visualizer_in_place(trainer_paths):
     assert trainer.logger.logger_end_epoch[0] is visualizer
     assert type(trainer.logger.get_metric_viz()).__name__ == "MetricVisualize"
     assert visualizer.test_noise["generator"] is image_noise[0]
+
+
+def test_a_runs_plots_use_the_datas_names_units_and_windows_from_all_of_it():
+    from torchgan_lstm.app.sequences import plot_options, spread_sequences
+    from torchgan_lstm.data import stocks
+
+    dataset = stocks()
+    options = plot_options(dataset, reference=100)
+    assert options["feature_names"] == ["Open", "High", "Low", "Close", "Adj_Close", "Volume"]
+    assert options["value_label"] == "data units"
+    first = dataset.sequences[:1]
+    np.testing.assert_allclose(
+        options["to_data_units"](first), dataset.scaler.inverse_transform(first)
+    )
+    reference = options["reference"]
+    assert reference.shape == (100, 24, 6)
+    torch.testing.assert_close(reference[0], dataset.sequences[0])
+    torch.testing.assert_close(reference[-1], dataset.sequences[-1])  # the whole span
+    assert len(spread_sequences(dataset, 10**6)) == len(dataset.sequences)

@@ -60,14 +60,24 @@ def sample_grid(
 
 @torch.no_grad()
 def sequence_plot(generator, path: str | Path, dataset=None, n: int = 6, seed: int = 0) -> None:
-    """Write line plots of ``n`` generated series (and as many of ``dataset``'s, in grey)."""
+    """Write line plots of ``n`` generated series (and as many of ``dataset``'s, in grey, spread
+    over the data), named and in units as the data's."""
     from ..trainer.sequence_plots import plot_sequences
+    from .sequences import plot_options, spread_sequences
 
     device = next(generator.parameters()).device
     with forked_rng(device, seed):
         fake = generator(*generator.sampler(n, device)).cpu()
-    real = None if dataset is None else dataset.sequences[: min(n, 6)]
-    plot_sequences(fake, real, num_series=min(n, 6)).savefig(path)
+    if dataset is None:
+        plot_sequences(fake, num_series=min(n, 6)).savefig(path)
+        return
+    options = plot_options(dataset, reference=0)
+    real = spread_sequences(dataset, min(n, 6))
+    to_units = options["to_data_units"] or (lambda values: values)
+    plot_sequences(
+        to_units(fake), to_units(real), num_series=min(n, 6),
+        feature_names=options["feature_names"], value_label=options["value_label"],
+    ).savefig(path)  # fmt: skip
 
 
 def flat_hparams(config) -> dict[str, bool | int | float | str]:

@@ -41,6 +41,7 @@ from .data_config import sequence_dataset
 from .output_paths import check_run_folder
 from .outputs import write_config, write_outputs
 from .resources import check_checkpoint_models
+from .sequences import plot_options
 from .stored_config import check_data_info, stored_config
 
 __all__ = [
@@ -191,7 +192,7 @@ def build_trainer(
     )
     trainer.data_info = data_info(dataset)  # saved with every checkpoint
     if config.data.sequences:
-        use_sequence_plots(trainer)
+        use_sequence_plots(trainer, **(plot_options(dataset) if dataset is not None else {}))
         critic = getattr(trainer.discriminator, "module", trainer.discriminator)
         if dataset is not None and getattr(critic, "input_norm", "none") == "whiten":
             critic.fit_input_whitening(dataset.sequences)  # a resumed run loads the same again

@@ -16,6 +16,8 @@ __all__ = [
     "SEQUENCE_FORMATS",
     "SequenceWriter",
     "evaluate_sequence_generator",
+    "plot_options",
+    "spread_sequences",
     "write_sequence_samples",
 ]
 
@@ -176,3 +178,26 @@ def evaluate_sequence_generator(
         results[name] = metric.last_spread.as_dict()
     results["sequences"] = len(real)
     return results
+
+
+def spread_sequences(dataset, n: int) -> torch.Tensor:
+    """``min(n, len(dataset))`` of the dataset's sequences at evenly spaced indices, so that the
+    real side of a plot spans the whole data (neighbouring stride-1 windows are near copies)."""
+    count = min(n, len(dataset.sequences))
+    return dataset.sequences[np.linspace(0, len(dataset.sequences) - 1, count).round().astype(int)]
+
+
+def plot_options(dataset, reference: int = 1000) -> dict:
+    """:class:`~torchgan_lstm.trainer.SequenceVisualize`'s options for a sequence dataset: its
+    column names, its units (a table's packed channels stay scaled), and ``reference`` real
+    sequences spread over the data for the PCA picture drawn with every evaluation."""
+    if getattr(dataset, "codec", None) is not None:
+        to_data_units, value_label = None, "packed, scaled"
+    else:
+        to_data_units, value_label = dataset.scaler.inverse_transform, "data units"
+    return {
+        "feature_names": list(dataset.feature_names),
+        "to_data_units": to_data_units,
+        "value_label": value_label,
+        "reference": spread_sequences(dataset, reference) if reference else None,
+    }

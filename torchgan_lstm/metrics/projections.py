@@ -119,6 +119,8 @@ def real_and_generated_figure(
     count: int = 1000,
     seed: int = 0,
     tsne_iterations: int = 300,
+    tsne: bool = True,
+    title: str | None = None,
 ) -> Figure:
     """TimeGAN's figure: PCA and t-SNE of real (red) and generated (blue) sequences.
 
@@ -129,23 +131,27 @@ def real_and_generated_figure(
         count: sequences of each set drawn (TimeGAN: 1,000).
         seed: seeds the draw and the t-SNE layout.
         tsne_iterations: t-SNE's gradient steps (TimeGAN: 300).
+        tsne: draw the t-SNE panel (its cost grows with the square of the points); ``False``:
+            the PCA panel only.
+        title: put before the caption, e.g. which generator and epoch.
 
     Returns:
-        A matplotlib figure with the two panels.
+        A matplotlib figure with the two panels (one without t-SNE).
     """
     real_vectors = step_means(real, check_int("count", count, minimum=2), seed)
     fake_vectors = step_means(fake, count, seed + 1)
     pca_real, pca_fake = pca_2d(real_vectors, fake_vectors)
-    joint = tsne_2d(np.concatenate([real_vectors, fake_vectors]), iterations=tsne_iterations)
-    figure = Figure(figsize=(10, 4.6))
+    panels = [("PCA", pca_real, pca_fake, ("PC 1", "PC 2"))]
+    if tsne:
+        joint = tsne_2d(np.concatenate([real_vectors, fake_vectors]), iterations=tsne_iterations)
+        split = len(real_vectors)
+        panels.append(("t-SNE", joint[:split], joint[split:], ("t-SNE 1", "t-SNE 2")))
+    figure = Figure(figsize=(5 * len(panels), 4.6))
     names = ", ".join(feature_names) if feature_names else "all features"
-    figure.suptitle(f"each sequence as the mean over {names} at each step", fontsize=9)
-    panels = (
-        ("PCA", pca_real, pca_fake, ("PC 1", "PC 2")),
-        ("t-SNE", joint[: len(real_vectors)], joint[len(real_vectors) :], ("t-SNE 1", "t-SNE 2")),
-    )
+    caption = f"each sequence as the mean over {names} at each step"
+    figure.suptitle(f"{title}: {caption}" if title else caption, fontsize=9)
     for k, (title, points_real, points_fake, (x_label, y_label)) in enumerate(panels):
-        axis = figure.add_subplot(1, 2, k + 1)
+        axis = figure.add_subplot(1, len(panels), k + 1)
         axis.scatter(
             *points_real.T, s=4, c="tab:red", alpha=0.3, label=f"real ({len(points_real)})"
         )

@@ -12,6 +12,7 @@ generated series in colour over the last real batch's in grey.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import matplotlib
 
@@ -24,9 +25,12 @@ from torchgan.logging.visualize import ImageVisualize, Visualize
 from torchgan.models import Generator
 from torchgan.trainer import Trainer
 
+from .._random import forked_rng
 from .._validation import InputError, check_int
 
 __all__ = ["SequenceTrainer", "SequenceVisualize", "plot_sequences", "use_sequence_plots"]
+
+_PCA = "_pca"  # the PCA figure's suffix to a generator's name
 
 
 def _as_array(sequences: torch.Tensor | np.ndarray, name: str) -> np.ndarray:
@@ -46,6 +50,8 @@ def plot_sequences(
     num_series: int = 6,
     max_features: int = 6,
     title: str | None = None,
+    feature_names: list[str] | None = None,
+    value_label: str = "value",
 ) -> Figure:
     """A figure with a panel per feature: generated series in colour, real ones in grey.
 
@@ -55,6 +61,9 @@ def plot_sequences(
         num_series: series drawn of each set.
         max_features: panels at most (the first features).
         title: the figure's title.
+        feature_names: a panel title per feature (the data's column names); ``None``: "feature
+            0", "feature 1", ...
+        value_label: the first panel's y-axis label, naming the values' units.
 
     Returns:
         A matplotlib ``Figure`` (Agg, not attached to pyplot: no global state to close).
@@ -65,6 +74,11 @@ def plot_sequences(
     generated = _as_array(generated, "generated")
     check_int("num_series", num_series)
     panels = min(generated.shape[2], check_int("max_features", max_features))
+    names = feature_names or [f"feature {k}" for k in range(generated.shape[2])]
+    if len(names) != generated.shape[2]:
+        raise InputError(
+            f"feature_names must name the {generated.shape[2]} features, got {len(names)} names"
+        )
     if real is not None:
         real = _as_array(real, "real")
         if real.shape[2] != generated.shape[2]:
@@ -82,9 +96,10 @@ def plot_sequences(
                 ax.plot(series, color="0.6", lw=1, ls="--", label="real" if i == 0 else None)
         for i, series in enumerate(generated[:num_series, :, k]):
             ax.plot(series, color=colours[i % 10], lw=1.2, label="generated" if i == 0 else None)
-        ax.set_title(f"feature {k}", fontsize=9)
+        ax.set_title(names[k], fontsize=9)
         ax.set_xlabel("step", fontsize=8)
         ax.tick_params(labelsize=7)
+    axes[0].set_ylabel(value_label, fontsize=8)
     axes[0].legend(fontsize=7, loc="best")
     if title:
         fig.suptitle(title, fontsize=10)
@@ -99,6 +114,11 @@ class SequenceVisualize(Visualize):
     TensorBoard image ``Generated Samples/<name>``. TorchGAN's ``Logger`` calls visualisers
     other than its own without arguments, so this one keeps the trainer it was built for.
 
+    With ``reference`` (real sequences) each epoch also draws TimeGAN's PCA picture of those
+    against as many generated sequences (from noise fixed at construction), written as
+    ``recon/epoch<step>_<name>_pca.png`` and the TensorBoard image ``Real and Generated
+    PCA/<name>``.
+
     Args:
         trainer: the ``Trainer`` whose generators are drawn.
         writer: its TensorBoard writer (``trainer.logger.writer``), or ``None``.
@@ -106,6 +126,11 @@ class SequenceVisualize(Visualize):
             generator's ``sampler(trainer.sample_size, trainer.device)``.
         num_series: series drawn per set (generated, real).
         visdom_port: as TorchGAN's visualisers; only used when ``VISDOM_LOGGING`` is on.
+        feature_names: a panel title per feature (the data's column names).
+        to_data_units: maps ``(batch, seq_len, features)`` arrays to the data's units before
+            the line plots are drawn (e.g. a dataset scaler's ``inverse_transform``).
+        value_label: the y-axis label, naming those units.
+        reference: ``(N, seq_len, features)`` real sequences for the PCA picture, or ``None``.
     """
 
     def __init__(
@@ -115,16 +140,31 @@ class SequenceVisualize(Visualize):
         test_noise: dict[str, list[torch.Tensor]] | None = None,
         num_series: int = 6,
         visdom_port: int = 8097,
+        feature_names: list[str] | None = None,
+        to_data_units: Callable[[np.ndarray], np.ndarray] | None = None,
+        value_label: str = "value",
+        reference: torch.Tensor | None = None,
     ):
         super().__init__([], visdom_port=visdom_port, writer=writer)
         self.trainer = trainer
         self.num_series = check_int("num_series", num_series)
+        self.feature_names = feature_names
+        self.to_data_units = to_data_units
+        self.value_label = value_label
+        self.reference = reference
+        self.reference_noise = {}
         if test_noise is None:
             test_noise = {
                 name: getattr(trainer, name).sampler(trainer.sample_size, trainer.device)
                 for name in _generator_names(trainer)
             }
         self.test_noise = dict(test_noise)
+        if reference is not None:
+            with forked_rng(trainer.device, seed=0):
+                self.reference_noise = {
+                    name: getattr(trainer, name).sampler(len(reference), trainer.device)
+                    for name in self.test_noise
+                }
 
     def _figure(self, name: str) -> Figure:
         generator = getattr(self.trainer, name)
@@ -132,17 +172,39 @@ class SequenceVisualize(Visualize):
             generated = generator(*self.test_noise[name])
         real = self.trainer.real_inputs
         real = real if isinstance(real, torch.Tensor) and real.dim() == 3 else None
-        return plot_sequences(generated, real, self.num_series, title=f"{name}, epoch {self.step}")
+        generated = _as_array(generated, "generated")
+        if self.to_data_units is not None:
+            generated = self.to_data_units(generated)
+            real = None if real is None else self.to_data_units(_as_array(real, "real"))
+        return plot_sequences(
+            generated, real, self.num_series, title=f"{name}, epoch {self.step}",
+            feature_names=self.feature_names, value_label=self.value_label,
+        )  # fmt: skip
+
+    def _pca_figure(self, name: str) -> Figure:
+        from ..metrics.projections import real_and_generated_figure
+
+        generator = getattr(self.trainer, name)
+        with torch.no_grad():
+            generated = generator(*self.reference_noise[name])
+        return real_and_generated_figure(
+            self.reference, generated, self.feature_names, count=len(self.reference),
+            tsne=False, title=f"{name}, epoch {self.step}",
+        )  # fmt: skip
 
     def log_console(self, name: str, figure: Figure) -> None:
-        """Save the figure as ``recon/epoch<step>_<name>.png``."""
+        """Save the figure as ``recon/epoch<step>_<name>.png`` (``..._pca.png``: the PCA)."""
         path = os.path.join(self.trainer.recon, f"epoch{self.step}_{name}.png")
         print(f"Generating and Saving Sequence Plots to {path}")
         figure.savefig(path)
 
     def log_tensorboard(self, name: str, figure: Figure) -> None:
-        """Log the figure as the image ``Generated Samples/<name>`` at this epoch."""
-        self.writer.add_figure(f"Generated Samples/{name}", figure, self.step, close=False)
+        """Log the figure as the image ``Generated Samples/<name>`` at this epoch (the PCA:
+        ``Real and Generated PCA/<generator>``)."""
+        tag = f"Generated Samples/{name}"
+        if name.endswith(_PCA):
+            tag = f"Real and Generated PCA/{name.removesuffix(_PCA)}"
+        self.writer.add_figure(tag, figure, self.step, close=False)
 
     def log_visdom(self, name: str, figure: Figure) -> None:
         """Show the figure in visdom."""
@@ -155,6 +217,9 @@ class SequenceVisualize(Visualize):
         for name in self.test_noise:
             super().__call__(name, self._figure(name), **kwargs)
             self.step -= 1  # one step per epoch, however many generators
+            if name in self.reference_noise:
+                super().__call__(name + _PCA, self._pca_figure(name), **kwargs)
+                self.step -= 1
         self.step += 1 if self.test_noise else 0
 
 
@@ -166,7 +231,9 @@ def _draws_sequences(generator: object) -> bool:
     return isinstance(generator, Generator) and hasattr(generator, "seq_len")
 
 
-def use_sequence_plots(trainer: Trainer, num_series: int = 6) -> SequenceVisualize | None:
+def use_sequence_plots(
+    trainer: Trainer, num_series: int = 6, **options
+) -> SequenceVisualize | None:
     """Replace the trainer's ``ImageVisualize`` by a :class:`SequenceVisualize`.
 
     Done only when a generator of the trainer makes sequences (has a ``seq_len``, as
@@ -177,6 +244,8 @@ def use_sequence_plots(trainer: Trainer, num_series: int = 6) -> SequenceVisuali
     Args:
         trainer: a built TorchGAN ``Trainer`` (or subclass).
         num_series: series drawn per set.
+        **options: :class:`SequenceVisualize`'s ``feature_names``, ``to_data_units``,
+            ``value_label`` and ``reference``.
 
     Returns:
         The new visualiser, or ``None`` when no generator makes sequences.
@@ -189,11 +258,13 @@ def use_sequence_plots(trainer: Trainer, num_series: int = 6) -> SequenceVisuali
         if type(visualizer) is ImageVisualize:
             # ImageVisualize drew one set of inputs per generator, in this order.
             noise = dict(zip(names, visualizer.test_noise, strict=True))
-            replacement = SequenceVisualize(trainer, trainer.logger.writer, noise, num_series)
+            replacement = SequenceVisualize(
+                trainer, trainer.logger.writer, noise, num_series, **options
+            )
             replacement.step = visualizer.step
             end_epoch[i] = replacement
             return replacement
-    replacement = SequenceVisualize(trainer, trainer.logger.writer, None, num_series)
+    replacement = SequenceVisualize(trainer, trainer.logger.writer, None, num_series, **options)
     end_epoch.append(replacement)
     return replacement
 
@@ -202,14 +273,16 @@ class SequenceTrainer(Trainer):
     """TorchGAN's ``Trainer`` that draws sequence generators as line plots each epoch.
 
     The same arguments and training as ``torchgan.trainer.Trainer``; after building, it calls
-    :func:`use_sequence_plots` with ``num_series``.
+    :func:`use_sequence_plots` with ``num_series`` and ``plot_options``.
 
     Args:
         *args: as ``Trainer``.
         num_series: series drawn per set in each epoch's plot.
+        plot_options: :class:`SequenceVisualize`'s ``feature_names``, ``to_data_units``,
+            ``value_label`` and ``reference`` (real sequences for a PCA picture each epoch).
         **kwargs: as ``Trainer``.
     """
 
-    def __init__(self, *args, num_series: int = 6, **kwargs):
+    def __init__(self, *args, num_series: int = 6, plot_options: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.sequence_visualizer = use_sequence_plots(self, num_series)
+        self.sequence_visualizer = use_sequence_plots(self, num_series, **(plot_options or {}))
