@@ -219,21 +219,37 @@ def test_the_models_are_built_without_touching_the_global_random_state():
     assert torch.equal(state, torch.get_rng_state())
 
 
-def test_a_config_without_the_models_widths_keeps_the_widths_it_was_written_with():
-    # The classes' own defaults are 32 step channels; a config.yaml or checkpoint that names
-    # a class without step_channels was written when it was 64, and rebuilds that.
+def test_a_new_config_gets_the_classes_defaults_and_records_them():
     assert ConvDiscriminator().model[0][0].out_channels == 32
     assert LSTMGenerator(out_channels=1).decoder.head.base_channels == 32 * 4
     config = RunConfig(
         generator=ModelSpec("torchgan_lstm.LSTMGenerator", {}),
         discriminator=ModelSpec("torchgan_lstm.ConvDiscriminator", {}),
     )
-    generator, discriminator = config.validate().build_models()
-    assert discriminator.model[0][0].out_channels == 64
-    assert generator.decoder.head.base_channels == 64 * 4
     resolved = config.validate()
-    assert resolved.discriminator.init_args["step_channels"] == 64
-    assert resolved.generator.init_args["step_channels"] == 64
+    generator, discriminator = resolved.build_models()
+    assert discriminator.model[0][0].out_channels == 32
+    assert generator.decoder.head.base_channels == 32 * 4
+    assert resolved.discriminator.init_args["step_channels"] == 32  # written explicitly
+    assert resolved.generator.init_args["step_channels"] == 32
     shipped = RunConfig().validate()
     assert shipped.discriminator.init_args["step_channels"] == 32
     assert shipped.generator.init_args["step_channels"] == 32
+
+
+def test_a_stored_config_without_the_models_widths_keeps_the_widths_it_was_written_with(tmp_path):
+    # A checkpoint whose configuration names a class without step_channels was written when
+    # the default was 64, and rebuilds that; one that names it keeps its value.
+    from torchgan_lstm.app.stored_config import stored_config
+
+    old = RunConfig(
+        generator=ModelSpec("torchgan_lstm.LSTMGenerator", {}),
+        discriminator=ModelSpec("torchgan_lstm.ConvDiscriminator", {"step_channels": 16}),
+    ).to_dict()
+    read = stored_config(old, tmp_path / "gan0.model")
+    assert read.generator.init_args["step_channels"] == 64
+    assert read.discriminator.init_args["step_channels"] == 16
+    generator, _ = read.build_models()
+    assert generator.decoder.head.base_channels == 64 * 4
+    new = stored_config(RunConfig().validate().to_dict(), tmp_path / "gan1.model")
+    assert new.generator.init_args["step_channels"] == 32

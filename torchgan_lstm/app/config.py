@@ -40,6 +40,7 @@ from .resources import check_run_memory
 
 __all__ = [
     "KIND_DEFAULTS",
+    "STORED_DEFAULTS",
     "DataConfig",
     "ModelSpec",
     "RunConfig",
@@ -48,6 +49,7 @@ __all__ = [
     "load_config",
     "natural_channels",
     "sequence_features",
+    "with_stored_defaults",
 ]
 
 
@@ -62,14 +64,30 @@ def _default_generator() -> ModelSpec:
     )
 
 
-# Constructor defaults that changed after configurations relying on them were written (a
-# config.yaml or checkpoint stores only the arguments it names): a configuration without the
-# argument keeps the earlier value, so it rebuilds the model it trained. Both step_channels
-# were 64 up to 0.2.0.
-_PINNED_DEFAULTS = {
+# Constructor arguments whose defaults changed, with their earlier defaults. A configuration
+# resolved now records the current default explicitly; a checkpoint's stored configuration
+# that names the class without the argument was written under the earlier default and
+# rebuilds that (see :func:`with_stored_defaults`). Both step_channels were 64 up to 0.2.0.
+STORED_DEFAULTS = {
     "ConvDiscriminator": {"step_channels": 64},
     "LSTMGenerator": {"step_channels": 64},
 }
+
+
+def with_stored_defaults(config: RunConfig) -> RunConfig:
+    """``config`` (read from a stored checkpoint) with the earlier defaults of
+    :data:`STORED_DEFAULTS` filled in where its models leave those arguments out."""
+    for role in ("generator", "discriminator"):
+        spec = getattr(config, role)
+        for arg, value in STORED_DEFAULTS.get(spec.cls.__name__, {}).items():
+            spec.init_args.setdefault(arg, value)
+    return config
+
+
+def _record_changed_defaults(spec: ModelSpec) -> None:
+    parameters = inspect.signature(spec.cls).parameters
+    for arg in STORED_DEFAULTS.get(spec.cls.__name__, {}):
+        spec.init_args.setdefault(arg, parameters[arg].default)
 
 
 def _default_discriminator() -> ModelSpec:
@@ -217,8 +235,7 @@ class RunConfig(RunSettings):
         for role, values in _shape_values(config).items():
             spec = getattr(config, role)
             _check_modality(role, spec, data)
-            for arg, value in _PINNED_DEFAULTS.get(spec.cls.__name__, {}).items():
-                spec.init_args.setdefault(arg, value)
+            _record_changed_defaults(spec)
             for arg, (value, source) in values.items():
                 given = spec.init_args.get(arg)
                 if value is None:  # sequence features: read from the data only when missing

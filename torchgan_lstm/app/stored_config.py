@@ -8,13 +8,15 @@ from pathlib import Path
 
 from .._validation import InputError
 from ..checkpoint import CheckpointError
-from .config import RunConfig
+from .config import RunConfig, with_stored_defaults
 
 __all__ = ["check_data_info", "stored_config"]
 
 
 def stored_config(stored: object, path: Path) -> RunConfig:
-    """The resolved run configuration a checkpoint at ``path`` stores (plain data from a file).
+    """The resolved run configuration a checkpoint at ``path`` stores (plain data from a file);
+    a model argument it leaves out takes the default it was written under
+    (:data:`~torchgan_lstm.app.config.STORED_DEFAULTS`).
 
     Raises:
         CheckpointError: not a mapping, or parts of the wrong shape or type; the message names
@@ -24,7 +26,7 @@ def stored_config(stored: object, path: Path) -> RunConfig:
     if not isinstance(stored, dict):
         raise CheckpointError(f"{where}: run_config must be a mapping, got {type(stored).__name__}")
     try:
-        return RunConfig.from_dict(stored).resolved()
+        return with_stored_defaults(RunConfig.from_dict(stored)).resolved()
     except InputError as err:
         raise CheckpointError(f"{where}: {err}") from err
     except (TypeError, ValueError, KeyError, AttributeError) as err:  # parts of the wrong type
