@@ -217,6 +217,9 @@ VARIANTS: dict[str, dict] = {
     # DCGAN's generator as the command line trains it (`--generator DCGANGenerator`): the same
     # rates and average.
     "dcgan+dcganD+glr4e-4+ema0.99": _dcgan(**_DCGAN_D, **_FAST_G, ema_decay=0.99),
+    # DCGAN's generator against the command line's critic, with its rates and average: the
+    # recurrence-free arm at the default's decoder width (issue 32's ablation).
+    "dcgan+convD+glr4e-4+ema0.99": _dcgan(**_OUR_D, **_FAST_G, ema_decay=0.99),
     # PacGAN (Lin et al., 2018): the command line's critic judges pairs of images, which makes
     # a generator that over-draws some classes easier to tell from the data.
     "lstm-conv+convD+gate+h128-l1+gate10+pack2": _command_line_lstm(discriminator_args={"pack": 2}),

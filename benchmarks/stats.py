@@ -271,7 +271,8 @@ def _rarest_share(run: dict, index: int) -> float | None:
 def resolve_at(runs: list[dict], variant: str, at: str) -> dict[int, dict]:
     """Per seed of ``variant``: ``{"fcd", "share", "where"}`` at ``at``.
 
-    ``at``: ``"last"`` (each run's last evaluation), ``"step:N"``, ``"seconds:T"`` or
+    ``at``: ``"last"`` (each run's last evaluation), ``"step:N"`` (interpolated linearly between
+    the evaluations around N when N was not evaluated), ``"seconds:T"`` or
     ``"budget:VARIANT:N"`` (for each seed, the seconds that seed's run of VARIANT took to reach
     step N). ``share`` (the rarest class's share) is known at evaluations only, else ``None``;
     ``fcd`` is ``None`` where the run has no value there.
@@ -295,6 +296,10 @@ def resolve_at(runs: list[dict], variant: str, at: str) -> dict[int, dict]:
             index = run["steps"].index(step) if step in run["steps"] else None
             fcd = None if index is None else run["fcd"][index]
             where = f"step {step}"
+            if index is None and run["steps"] and run["steps"][0] <= step <= run["steps"][-1]:
+                # runs evaluated on other step grids meet by linear interpolation
+                fcd = float(np.interp(step, run["steps"], run["fcd"][: len(run["steps"])]))
+                where = f"step {step} (interpolated)"
         else:
             seconds = float(rest) if kind == "seconds" else budgets.get(seed)
             fcd = None if seconds is None else value_at_seconds(run, seconds)

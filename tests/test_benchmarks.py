@@ -282,6 +282,9 @@ def test_values_at_steps_seconds_and_a_reference_budget():
     last = resolve_at(runs, "lstm", "last")
     assert last[0] == {"fcd": 30.0, "share": 0.04, "where": "step 2000"}
     assert resolve_at(runs, "lstm", "step:3000")[0]["fcd"] is None
+    between = resolve_at(runs, "lstm", "step:1500")[0]  # runs on another step grid
+    assert between["fcd"] == pytest.approx(40.0) and between["share"] is None
+    assert between["where"] == "step 1500 (interpolated)"
     with pytest.raises(ValueError, match="no runs of variant 'gru'"):
         resolve_at(runs, "gru", "last")
     with pytest.raises(ValueError, match="at must be"):
