@@ -249,7 +249,7 @@ def run_one(
         checkpoints=str(run_dir / "checkpoints" / "gan"),
         retain_checkpoints=1,
         recon=str(run_dir / "images"),
-        log_dir=None,
+        log_dir=str(run_dir / "tensorboard"),  # TorchGAN's default is ./runs of the caller
         sample_size=16,
     )
     real = _real_images(size) if real_images is None else real_images
