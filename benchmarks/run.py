@@ -1,4 +1,4 @@
-"""Entry point: ``python -m benchmarks.run --suite speed|steps|quality|all``.
+"""Entry point: ``python -m benchmarks.run --suite speed|steps|quality|stability|all``.
 
 Writes JSON and a Markdown table (and plots) into ``benchmarks/results/``.
 """
@@ -32,7 +32,10 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m benchmarks.run", description=__doc__.splitlines()[0]
     )
     p.add_argument(
-        "--suite", choices=("speed", "steps", "quality", "profile", "all"), default="speed"
+        "--suite",
+        choices=("speed", "steps", "quality", "stability", "profile", "all"),
+        default="speed",
+        help="all: speed, steps, profile and quality (the stability study runs only by name)",
     )
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
@@ -77,9 +80,18 @@ def main(argv: list[str] | None = None) -> None:
         help="an extra variant, e.g. --variant wide '{\"hidden_size\": 512}'",
     )
     q.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    q.add_argument("--max-steps", type=int, default=4000)
-    q.add_argument("--eval-every", type=int, default=1000)
-    q.add_argument("--metric-samples", type=int, default=5000)
+    q.add_argument(
+        "--max-steps",
+        type=int,
+        default=None,
+        help="generator steps per run (default: quality 4000; stability 300 generator updates)",
+    )
+    q.add_argument(
+        "--eval-every", type=int, default=None, help="default: quality 1000; stability 100"
+    )
+    q.add_argument(
+        "--metric-samples", type=int, default=None, help="default: quality 5000; stability 2000"
+    )
     q.add_argument("--loss", default="minimax", help="loss family (also for --suite steps)")
     q.add_argument("--set", nargs="*", default=[], help="shared RunConfig overrides key=value")
     q.add_argument("--name", default=None, help="results file stem (default: the suite's name)")
@@ -140,9 +152,9 @@ def main(argv: list[str] | None = None) -> None:
         variants = {name: VARIANTS[name] for name in args.variants}
         variants.update({name: json.loads(spec) for name, spec in args.variant})
         base = {
-            "max_steps": args.max_steps,
-            "eval_every": args.eval_every,
-            "metric_samples": args.metric_samples,
+            "max_steps": args.max_steps or 4000,
+            "eval_every": args.eval_every or 1000,
+            "metric_samples": 5000 if args.metric_samples is None else args.metric_samples,
             "loss": args.loss,
             "device": args.device,
             "max_seconds": args.max_seconds,
@@ -157,6 +169,19 @@ def main(argv: list[str] | None = None) -> None:
                 variants, args.seeds, base, runs, args.threads, args.jobs, args.deadline
             )
         write_quality_report(records, summarise(records), base, args.out, name)
+    if args.suite == "stability":
+        from .stability import main as stability
+
+        name = args.name or "stability"
+        runs = str(args.out / "runs" / name)
+        sizes = {
+            "--steps": args.max_steps or 300,
+            "--eval-every": args.eval_every or 100,
+            "--samples": args.metric_samples or 2000,
+            "--jobs": args.jobs,
+        }
+        stability(["run", "--out-dir", runs, *(str(x) for kv in sizes.items() for x in kv)])
+        stability(["report", "--out-dir", runs, "--name", name, "--results", str(args.out)])
 
 
 def _step_pairs(names: list[str] | None) -> dict | None:

@@ -205,8 +205,8 @@ def run_one(
     pair: str,
     seed: int,
     out_dir: Path,
-    steps: int = 600,
-    eval_every: int = 150,
+    steps: int = 300,
+    eval_every: int = 100,
     samples: int = 2000,
     size: int = 16,
     dataset=None,
@@ -382,8 +382,8 @@ def main(argv: list[str] | None = None) -> None:
     r.add_argument("--out-dir", type=Path, default=Path("runs/stability"))
     r.add_argument("--jobs", type=int, default=1, help="processes, one torch thread each")
     r.add_argument("--only", nargs="*", default=None, help="setting ids (default: all)")
-    r.add_argument("--steps", type=int, default=600, help="generator updates per run")
-    r.add_argument("--eval-every", type=int, default=150)
+    r.add_argument("--steps", type=int, default=300, help="generator updates per run")
+    r.add_argument("--eval-every", type=int, default=100)
     r.add_argument("--samples", type=int, default=2000)
     r.add_argument("--image-size", type=int, default=16)
     t = sub.add_parser("report", help="statistics and figures from the records")

@@ -150,3 +150,29 @@ def test_spectral_norm_replaces_the_critics_batch_norm(pair):
     kinds = {type(m).__name__ for m in critic.modules()}
     assert "BatchNorm2d" not in kinds
     assert any(hasattr(m, "parametrizations") for m in critic.modules())
+
+
+def test_the_benchmark_runner_runs_and_reports_the_stored_study(tmp_path, monkeypatch):
+    from benchmarks import run
+
+    torch.manual_seed(0)
+    data = TensorDataset(torch.rand(32, 1, 16, 16) * 2 - 1, torch.zeros(32, dtype=torch.long))
+    real = torch.rand(16, 1, 16, 16) * 2 - 1
+    study = {
+        "seed": 0, "pairs": ["dcgan+dcganD"], "repeat_settings": [], "repeat_seeds": [0],
+        "settings": [{"id": "a", "g_lr": 2e-4, "d_lr": 2e-4, "beta1": 0.5, "loss": "hinge",
+                      "ncritic": 1, "batch_size": 8, "spectral_norm": False}],
+    }  # fmt: skip
+    monkeypatch.setattr(stability, "load_settings", lambda path: study)
+    one = stability.run_one
+    monkeypatch.setattr(
+        stability, "run_one", lambda *a, **kw: one(*a, **kw, dataset=data, real_images=real)
+    )
+    monkeypatch.chdir(tmp_path)
+    run.main(["--suite", "stability", "--out", "out", "--max-steps", "2", "--eval-every", "1",
+              "--metric-samples", "16"])  # fmt: skip
+    record = json.loads((tmp_path / "out/runs/stability/a/dcgan+dcganD/seed0.json").read_text())
+    assert record["gen_steps"] == [1, 2]
+    assert (tmp_path / "out/runs/stability/a/dcgan+dcganD/seed0/tensorboard").is_dir()
+    assert not (tmp_path / "runs").exists()  # nothing in the caller's folder
+    assert "| dcgan | 1 |" in (tmp_path / "out/stability.md").read_text()
