@@ -181,3 +181,16 @@ def test_a_runs_plots_use_the_datas_names_units_and_windows_from_all_of_it():
     torch.testing.assert_close(reference[0], dataset.sequences[0])
     torch.testing.assert_close(reference[-1], dataset.sequences[-1])  # the whole span
     assert len(spread_sequences(dataset, 10**6)) == len(dataset.sequences)
+
+
+def test_a_table_runs_plots_name_the_packed_channels_and_keep_them_scaled():
+    from torchgan_lstm.app.sequences import plot_options
+    from torchgan_lstm.data import TableRoles, table_dataset, table_sines
+
+    table = table_sines(entities=12, max_length=10, seed=0)
+    dataset = table_dataset(table, TableRoles(id="entity"), seq_len=10)
+    options = plot_options(dataset, reference=5)
+    assert options["feature_names"] == dataset.feature_names
+    assert {"kind=slow", "value", "value observed", "present"} <= set(options["feature_names"])
+    assert options["to_data_units"] is None and options["value_label"] == "packed, scaled"
+    assert options["reference"].shape == (5, 10, len(dataset.feature_names))
