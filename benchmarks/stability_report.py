@@ -14,8 +14,9 @@ of its last samples, or when its last Frechet classifier distance is above
 - paired differences per setting and seed (LSTM minus DCGAN against the same critic): their
   median and a bootstrap 95 % interval of it, and how many are negative (LSTM better);
 - convergence: the distance against training CPU seconds (median and interquartile band over
-  runs, each run's curve interpolated between its evaluations), and the CPU seconds each run
-  needed to first reach :data:`FCD_REACH`.
+  runs, each run's curve interpolated between its evaluations and held at its last distance
+  once its budget is spent), and the CPU seconds each run needed to first reach
+  :data:`FCD_REACH`.
 """
 
 from __future__ import annotations
@@ -101,11 +102,17 @@ def budget_curve(
     return rows
 
 
-def paired_differences(records: list[dict]) -> list[dict]:
+def paired_differences(records: list[dict], equal_time: bool = False) -> list[dict]:
     """Per setting, critic and seed: the LSTM run's last distance minus DCGAN's.
 
-    A pair in which either run has no finite distance is left out (it is counted among the
-    failures).
+    Args:
+        records: the study's run records.
+        equal_time: compare instead at the training CPU seconds the cheaper run of the pair
+            took for its whole budget (each run's distance interpolated between its
+            evaluations): which generator is ahead for the same compute.
+
+    A pair in which either run has no finite distance there is left out (it is counted among
+    the failures).
     """
     runs = {(r["setting"]["id"], r["pair"], r["seed"]): r for r in records}
     rows = []
@@ -117,9 +124,19 @@ def paired_differences(records: list[dict]) -> list[dict]:
         if dcgan is None:
             continue
         a, b = final_fcd(lstm), final_fcd(dcgan)
+        if equal_time:
+            seconds = min(lstm["cpu_seconds"][-1:] + dcgan["cpu_seconds"][-1:], default=0.0)
+            a, b = (_fcd_at(r, seconds) for r in (lstm, dcgan))
         if math.isfinite(a) and math.isfinite(b):
             rows.append({"setting": setting, "critic": critic, "seed": seed, "diff": a - b})
     return rows
+
+
+def _fcd_at(record: dict, seconds: float) -> float:
+    x, y = record["cpu_seconds"], record["fcd"]
+    if not x or seconds < x[0] or any(v is None for v in y) or record["diverged"]:
+        return math.inf
+    return float(np.interp(seconds, x, y))
 
 
 def _bootstrap_median(values: list[float], draws: int = 2000, seed: int = 0) -> tuple[float, float]:
@@ -140,13 +157,17 @@ def seconds_to_reach(record: dict, target: float = FCD_REACH) -> float | None:
 
 def _curve(records: list[dict], grid: np.ndarray) -> np.ndarray:
     """Each run's distance on ``grid`` (CPU seconds), linear between evaluations; ``nan``
-    outside a run's evaluated span or where it had no distance."""
+    before its first evaluation or where it had no distance. After its last evaluation a run
+    keeps its last distance (its budget is spent, not its result), so the band at a late time
+    still holds every run, not only the slow settings."""
     rows = []
     for r in records:
         x = np.array(r["cpu_seconds"], dtype=float)
         y = np.array([math.nan if v is None else v for v in r["fcd"]], dtype=float)
-        row = np.interp(grid, x, y, left=math.nan, right=math.nan) if len(x) else grid * math.nan
-        rows.append(row)
+        if not len(x):
+            rows.append(grid * math.nan)
+            continue
+        rows.append(np.interp(grid, x, y, left=math.nan, right=y[-1]))
     return np.array(rows)
 
 
@@ -179,10 +200,11 @@ def _pairs(records: list[dict]) -> list[str]:
     return sorted({r["pair"] for r in records})
 
 
-def _paired_lines(records: list[dict]) -> list[str]:
+def _paired_lines(records: list[dict], equal_time: bool = False) -> list[str]:
     lines = []
+    paired = paired_differences(records, equal_time)
     for critic in [*sorted({r["pair"].split("+")[1] for r in records}), "both"]:
-        diffs = [d["diff"] for d in paired_differences(records) if critic in ("both", d["critic"])]
+        diffs = [d["diff"] for d in paired if critic in ("both", d["critic"])]
         if len(diffs) < 2:
             continue
         low, high = _bootstrap_median(diffs)
@@ -287,6 +309,13 @@ def write_report(out_dir: Path, results: Path, name: str) -> Path:
         cells = [f"{_fmt(c[i][1])} [{_fmt(c[i][2])}, {_fmt(c[i][3])}]" for c in curves.values()]
         lines.append(f"| {i + 1} | " + " | ".join(cells) + " |")
     lines += ["", "Paired differences, same setting and seed:", "", *_paired_lines(records)]
+    lines += [
+        "",
+        "Paired at equal training CPU seconds (the cheaper run's whole budget; each run's FCD "
+        "interpolated between its evaluations):",
+        "",
+        *_paired_lines(records, equal_time=True),
+    ]
     lines += ["", "Seed spread:", "", *_seed_spread(records), ""]
     lines += _figures(records, results, name) if records else []
     cpu = sum(r["cpu_seconds"][-1] for r in records if r["cpu_seconds"])

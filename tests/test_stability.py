@@ -6,6 +6,7 @@ import itertools
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch.utils.data import TensorDataset
@@ -99,6 +100,16 @@ def test_paired_differences_pair_the_same_setting_critic_and_seed():
     ]
 
 
+def test_at_equal_time_the_slower_run_is_read_at_the_cheaper_runs_budget():
+    lstm = _record("lstm+convD", fcd=(200.0, 120.0, 60.0))  # 10, 20, 30 CPU s
+    dcgan = _record("dcgan+convD", fcd=(150.0, 90.0))  # 10, 20 CPU s
+    dcgan["cpu_seconds"] = [10.0, 15.0]
+    (row,) = paired_differences([lstm, dcgan], equal_time=True)
+    assert row["diff"] == pytest.approx(160.0 - 90.0)  # the LSTM at 15 s against DCGAN's end
+    (last,) = paired_differences([lstm, dcgan])
+    assert last["diff"] == pytest.approx(60.0 - 90.0)
+
+
 def test_time_to_reach_is_the_first_evaluation_at_or_below_the_target():
     record = _record(fcd=(150.0, 100.0, 90.0))
     assert seconds_to_reach(record, 100.0) == 20.0
@@ -176,3 +187,12 @@ def test_the_benchmark_runner_runs_and_reports_the_stored_study(tmp_path, monkey
     assert (tmp_path / "out/runs/stability/a/dcgan+dcganD/seed0/tensorboard").is_dir()
     assert not (tmp_path / "runs").exists()  # nothing in the caller's folder
     assert "| dcgan | 1 |" in (tmp_path / "out/stability.md").read_text()
+
+
+def test_a_finished_run_keeps_its_last_distance_on_the_time_curve():
+    fast = {"cpu_seconds": [10.0, 20.0], "fcd": [200.0, 100.0]}
+    slow = {"cpu_seconds": [30.0, 60.0], "fcd": [150.0, 90.0]}
+    grid = np.array([5.0, 15.0, 40.0, 80.0])
+    curve = stability_report._curve([fast, slow], grid)
+    np.testing.assert_allclose(curve[0], [np.nan, 150.0, 100.0, 100.0])
+    np.testing.assert_allclose(curve[1], [np.nan, np.nan, 130.0, 90.0])
