@@ -72,12 +72,9 @@ def sequence_plot(generator, path: str | Path, dataset=None, n: int = 6, seed: i
         plot_sequences(fake, num_series=min(n, 6)).savefig(path)
         return
     options = plot_options(dataset, reference=0)
+    del options["reference"]  # the PCA picture's; the line plots take the rest
     real = spread_sequences(dataset, min(n, 6))
-    to_units = options["to_data_units"] or (lambda values: values)
-    plot_sequences(
-        to_units(fake), to_units(real), num_series=min(n, 6),
-        feature_names=options["feature_names"], value_label=options["value_label"],
-    ).savefig(path)  # fmt: skip
+    plot_sequences(fake, real, num_series=min(n, 6), **options).savefig(path)
 
 
 def flat_hparams(config) -> dict[str, bool | int | float | str]:

@@ -52,6 +52,7 @@ def plot_sequences(
     title: str | None = None,
     feature_names: list[str] | None = None,
     value_label: str = "value",
+    to_data_units: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> Figure:
     """A figure with a panel per feature: generated series in colour, real ones in grey.
 
@@ -64,6 +65,8 @@ def plot_sequences(
         feature_names: a panel title per feature (the data's column names); ``None``: "feature
             0", "feature 1", ...
         value_label: the first panel's y-axis label, naming the values' units.
+        to_data_units: maps both sets ``(batch, seq_len, features)`` to the data's units before
+            drawing (e.g. a dataset scaler's ``inverse_transform``); ``None``: drawn as given.
 
     Returns:
         A matplotlib ``Figure`` (Agg, not attached to pyplot: no global state to close).
@@ -72,6 +75,15 @@ def plot_sequences(
         ValueError: an input is not 3-D, or the sets differ in features.
     """
     generated = _as_array(generated, "generated")
+    if real is not None:
+        real = _as_array(real, "real")
+        if real.shape[2] != generated.shape[2]:
+            raise InputError(
+                f"real has {real.shape[2]} features but generated has {generated.shape[2]}"
+            )
+    if to_data_units is not None:
+        generated = to_data_units(generated)
+        real = None if real is None else to_data_units(real)
     check_int("num_series", num_series)
     panels = min(generated.shape[2], check_int("max_features", max_features))
     names = feature_names or [f"feature {k}" for k in range(generated.shape[2])]
@@ -79,12 +91,6 @@ def plot_sequences(
         raise InputError(
             f"feature_names must name the {generated.shape[2]} features, got {len(names)} names"
         )
-    if real is not None:
-        real = _as_array(real, "real")
-        if real.shape[2] != generated.shape[2]:
-            raise InputError(
-                f"real has {real.shape[2]} features but generated has {generated.shape[2]}"
-            )
     fig = Figure(figsize=(3.2 * panels, 2.6), dpi=80)
     # Fixed margins: a layout engine would double the drawing time of these small figures.
     fig.subplots_adjust(left=0.25 / panels, right=0.99, bottom=0.17, top=0.82, wspace=0.25)
@@ -172,13 +178,10 @@ class SequenceVisualize(Visualize):
             generated = generator(*self.test_noise[name])
         real = self.trainer.real_inputs
         real = real if isinstance(real, torch.Tensor) and real.dim() == 3 else None
-        generated = _as_array(generated, "generated")
-        if self.to_data_units is not None:
-            generated = self.to_data_units(generated)
-            real = None if real is None else self.to_data_units(_as_array(real, "real"))
         return plot_sequences(
             generated, real, self.num_series, title=f"{name}, epoch {self.step}",
             feature_names=self.feature_names, value_label=self.value_label,
+            to_data_units=self.to_data_units,
         )  # fmt: skip
 
     def _pca_figure(self, name: str) -> Figure:
