@@ -10,6 +10,11 @@ into classes (coverage: classes with >= 1 % of the samples) and scores (FCD).
 ``--g-args`` / ``--d-args`` change constructor arguments (JSON) to find which default matters:
 
 ``python -m benchmarks.plain_trainer --generator dcgan --d-args '{"step_channels": 32}'``
+
+``--report FILE`` prints the runs recorded in ``FILE`` as a table, one row per run, and per
+configuration how many seeds ended collapsed (fewer than ``COLLAPSE_CLASSES`` classes with at
+least 1 % of the samples at the last evaluation, the stability study's rule) with the mean
+final FCD and its 95 % interval.
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ import torchgan_lstm  # noqa: F401  (applies the TorchGAN fixes)
 from torchgan_lstm.data import build_dataset, make_dataloader
 from torchgan_lstm.metrics import ClassCoverage, FrechetClassifierDistance
 
-__all__ = ["main", "plain_run"]
+__all__ = ["COLLAPSE_CLASSES", "main", "plain_run", "report"]
+
+COLLAPSE_CLASSES = 5
 
 
 class _Steps:
@@ -158,8 +165,58 @@ class _Hook:
         self.fn()
 
 
+def _configuration(record: dict) -> str:
+    g = {"lstm": "LSTMGenerator", "dcgan": "DCGANGenerator"}[record["generator"]]
+    args = lambda a: ", ".join(f"{k}={v}" for k, v in sorted(a.items()))  # noqa: E731
+    return f"`{g}({args(record['g_args'])})` vs `ConvDiscriminator({args(record['d_args'])})`"
+
+
+def report(records: list[dict]) -> str:
+    """A Markdown table of plain runs and, per configuration, the collapses and final FCD.
+
+    Args:
+        records: what :func:`plain_run` returned, one per run.
+
+    Returns:
+        One row per run (configuration, seed, classes / FCD at every evaluation, CPU seconds),
+        then one line per configuration: seeds collapsed at the last evaluation (fewer than
+        ``COLLAPSE_CLASSES`` classes) and the mean final FCD with its 95 % t-interval.
+    """
+    from benchmarks.stats import t_interval
+
+    steps = sorted({s for r in records for s in r["steps"]})
+    lines = [
+        "| configuration | seed | " + " | ".join(f"step {s:,}" for s in steps) + " | CPU s |",
+        "|---|---|" + "---|" * len(steps) + "---|",
+    ]
+    groups: dict[str, list[dict]] = {}
+    for r in sorted(records, key=lambda r: (_configuration(r), r["seed"])):
+        groups.setdefault(_configuration(r), []).append(r)
+        at = dict(zip(r["steps"], zip(r["coverage"], r["fcd"], strict=True), strict=True))
+        cells = [f"{at[s][0]} / {at[s][1]:.0f}" if s in at else "-" for s in steps]
+        lines.append(
+            f"| {_configuration(r)} | {r['seed']} | {' | '.join(cells)} | {r['cpu_seconds']:.0f} |"
+        )
+    lines.append("")
+    for name, runs in groups.items():
+        collapsed = [r["seed"] for r in runs if r["coverage"][-1] < COLLAPSE_CLASSES]
+        last = t_interval([r["fcd"][-1] for r in runs])
+        lines.append(
+            f"- {name}: collapsed (< {COLLAPSE_CLASSES} classes at step "
+            f"{runs[0]['steps'][-1]:,}) in {len(collapsed)} of {len(runs)} seeds"
+            + (
+                f" (seed{'s' * (len(collapsed) > 1)} {', '.join(map(str, collapsed))})"
+                if collapsed
+                else ""
+            )
+            + f"; final FCD {last}"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Command line: one plain run, its record printed and optionally written as JSON."""
+    """Command line: one plain run, its record printed and optionally written as JSON; or
+    ``--report FILE``: the runs recorded in ``FILE`` as a table."""
     p = argparse.ArgumentParser(prog="python -m benchmarks.plain_trainer", description=__doc__)
     p.add_argument("--generator", choices=("lstm", "dcgan"), default="lstm")
     p.add_argument("--g-args", type=json.loads, default={})
@@ -173,7 +230,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", type=Path, default=Path("runs/plain-trainer"))
     p.add_argument("--json", type=Path, default=None, help="append the record to this JSON list")
+    p.add_argument("--report", type=Path, default=None, help="print this JSON list's runs")
     a = p.parse_args(argv)
+    if a.report is not None:
+        print(report(json.loads(a.report.read_text())))
+        return
     torch.set_num_threads(a.threads)
     record = plain_run(
         a.generator, a.g_args, a.d_args, a.steps, a.eval_every, a.samples, a.seed, a.g_lr,

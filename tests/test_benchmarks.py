@@ -520,3 +520,48 @@ def test_class_window_counts_the_seeds_whose_every_class_held_from_a_step_on(tmp
     main([str(results), "--pair", "lstm", "lstm", "--classes-from", "1000", "--out", str(out)])
     assert "## Classes from step 1000 on" in out.read_text()
     assert "1 of 3 seeds recorded" in out.read_text()
+
+
+def test_a_plain_trainer_run_is_torchgans_trainer_scored_every_epoch(tmp_path):
+    from benchmarks.plain_trainer import plain_run
+
+    torch.manual_seed(0)
+    images = torch.rand(32, 1, 32, 32) * 2 - 1
+    data = list(zip(images, torch.arange(32) % 10, strict=True))
+    record = plain_run(
+        "lstm", {"hidden_size": 8, "step_channels": 8}, {"step_channels": 8}, steps=4,
+        eval_every=2, samples=16, batch_size=8, out=tmp_path, dataset=data,
+    )  # fmt: skip
+    assert record["steps"] == [2, 4]
+    assert len(record["fcd"]) == len(record["coverage"]) == len(record["class_shares"]) == 2
+    assert all(1 <= c <= 10 for c in record["coverage"])
+    assert all(abs(sum(s) - 1) < 1e-3 for s in record["class_shares"])
+    assert list((tmp_path / "tensorboard").rglob("events.out.tfevents.*"))
+
+
+def test_the_plain_trainer_report_counts_collapsed_seeds_per_configuration():
+    from benchmarks.plain_trainer import report
+
+    def run(seed, coverage, fcd, g_args=None):
+        return {
+            "generator": "lstm", "g_args": g_args or {}, "d_args": {}, "seed": seed,
+            "steps": [500, 1000], "coverage": coverage, "fcd": fcd, "cpu_seconds": 10.0,
+        }  # fmt: skip
+
+    text = report([
+        run(1, [9, 10], [300.0, 200.0]),
+        run(0, [2, 1], [600.0, 650.0]),
+        run(2, [8, 10], [310.0, 250.0]),
+        run(0, [3, 4], [500.0, 400.0], {"step_channels": 64}),
+    ])  # fmt: skip
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    assert rows[0].startswith(
+        "| `LSTMGenerator()` vs `ConvDiscriminator()` | 0 | 2 / 600 | 1 / 650"
+    )
+    summary = [line for line in text.splitlines() if line.startswith("- ")]
+    assert summary == [
+        "- `LSTMGenerator()` vs `ConvDiscriminator()`: collapsed (< 5 classes at step 1,000) in"
+        " 1 of 3 seeds (seed 0); final FCD 366.7 [-246.0, 979.4]",
+        "- `LSTMGenerator(step_channels=64)` vs `ConvDiscriminator()`: collapsed (< 5 classes at"
+        " step 1,000) in 1 of 1 seeds (seed 0); final FCD 400.0 (n=1)",
+    ]
