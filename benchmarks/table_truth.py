@@ -122,6 +122,9 @@ DESIGNS = {
     "lstm-critic": ({}, "lstm"),
     "static-critic": ({}, "static-conv"),
     "masked-lstm-critic": ({}, "masked-lstm"),
+    "tau0.25": ({"gumbel_tau": 0.25}, "conv"),
+    "tau1": ({"gumbel_tau": 1.0}, "conv"),
+    "tau2": ({"gumbel_tau": 2.0}, "conv"),
 }
 KEYS = (
     "length_distance",
@@ -225,9 +228,43 @@ def main(argv: list[str] | None = None) -> None:
                 + " | ".join(cells)
                 + (f" | {cpu:.1f} |" if stage == "trained" else " | |")
             )
+    if "default" in args.designs and len(args.seeds) > 1:
+        print()
+        for line in paired_against_default(results, args.designs, args.seeds):
+            print(line)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
+
+
+def paired_against_default(results: dict, designs: list[str], seeds: list[int]) -> list[str]:
+    """One line per design: its trained distances minus the default's, paired by seed (mean
+    and 95 % t-interval), for the mean of the ``KEYS`` and for each property whose interval
+    excludes 0."""
+    from benchmarks.stats import paired_difference
+
+    def trained(design: str, key: str | None) -> dict[int, float]:
+        runs = {s: results[f"{design}/{s}"]["trained"] for s in seeds}
+        if key is None:
+            return {s: sum(r[k] for k in KEYS) / len(KEYS) for s, r in runs.items()}
+        return {s: r[key] for s, r in runs.items()}
+
+    lines = []
+    for design in designs:
+        if design == "default":
+            continue
+        diff = paired_difference(trained(design, None), trained("default", None)).t
+        moved = []
+        for key in KEYS:
+            d = paired_difference(trained(design, key), trained("default", key)).t
+            if d.low > 0 or d.high < 0:
+                moved.append(f"{key.split('/')[-1]} {d.mean:+.3f} [{d.low:+.3f}, {d.high:+.3f}]")
+        lines.append(
+            f"{design} - default, mean of the distances: {diff.mean:+.3f} "
+            f"[{diff.low:+.3f}, {diff.high:+.3f}] over {len(seeds)} paired seeds; "
+            + ("interval excludes 0: " + "; ".join(moved) if moved else "no property moved")
+        )
+    return lines
 
 
 if __name__ == "__main__":

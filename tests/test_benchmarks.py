@@ -565,3 +565,23 @@ def test_the_plain_trainer_report_counts_collapsed_seeds_per_configuration():
         "- `LSTMGenerator(step_channels=64)` vs `ConvDiscriminator()`: collapsed (< 5 classes at"
         " step 1,000) in 1 of 1 seeds (seed 0); final FCD 400.0 (n=1)",
     ]
+
+
+def test_table_designs_are_compared_with_the_default_paired_by_seed():
+    from benchmarks.table_truth import KEYS, paired_against_default
+
+    def report(level, length):
+        return {"trained": {**dict.fromkeys(KEYS, level), "length_distance": length}}
+
+    results = {}
+    for seed, noise in enumerate([0.0, 0.01, -0.01, 0.02]):
+        results[f"default/{seed}"] = report(0.1 + noise, 0.1 + noise)
+        results[f"same/{seed}"] = report(0.1 - noise, 0.1 - noise)
+        results[f"shorter/{seed}"] = report(0.1 + noise, 0.03 + noise)
+    lines = paired_against_default(results, ["default", "same", "shorter"], [0, 1, 2, 3])
+    assert lines[0].startswith("same - default, mean of the distances: -0.010 [")
+    assert lines[0].endswith("over 4 paired seeds; no property moved")
+    assert lines[1] == (
+        "shorter - default, mean of the distances: -0.010 [-0.010, -0.010] over 4 paired "
+        "seeds; interval excludes 0: length_distance -0.070 [-0.070, -0.070]"
+    )
