@@ -32,7 +32,7 @@ import torchgan_lstm  # noqa: F401  (applies the TorchGAN fixes)
 from torchgan_lstm.data import build_dataset, make_dataloader
 from torchgan_lstm.metrics import ClassCoverage, FrechetClassifierDistance
 
-__all__ = ["COLLAPSE_CLASSES", "main", "plain_run", "report"]
+__all__ = ["COLLAPSE_CLASSES", "main", "plain_run", "plot_runs", "report"]
 
 COLLAPSE_CLASSES = 5
 
@@ -214,6 +214,38 @@ def report(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def plot_runs(records: list[dict], path: Path) -> Path:
+    """Write every run's FCD and class count against steps to ``path`` (one colour per
+    configuration, one line per seed; the collapse line at ``COLLAPSE_CLASSES``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (fcd_ax, classes_ax) = plt.subplots(1, 2, figsize=(10, 4.6), dpi=100)
+    colours: dict[str, str] = {}
+    for r in sorted(records, key=lambda r: (_configuration(r), r["seed"])):
+        name = _configuration(r).replace("`", "")
+        first = name not in colours
+        colour = colours.setdefault(name, f"C{len(colours)}")
+        label = name if first else None
+        fcd_ax.plot(r["steps"], r["fcd"], color=colour, marker="o", label=label, alpha=0.8)
+        classes_ax.plot(r["steps"], r["coverage"], color=colour, marker="o", alpha=0.8)
+    classes_ax.axhline(COLLAPSE_CLASSES - 0.5, color="grey", linestyle="--", linewidth=1)
+    fcd_ax.set_ylabel("Frechet classifier distance (lower is better)")
+    classes_ax.set_ylabel("classes with >= 1 % of the samples")
+    classes_ax.set_ylim(0, 10.5)
+    for ax in (fcd_ax, classes_ax):
+        ax.set_xlabel("training steps")
+        ax.grid(alpha=0.3)
+    fig.legend(loc="lower center", fontsize=8, ncol=1, frameon=False)
+    fig.suptitle("plain TorchGAN Trainer, one line per seed")
+    fig.tight_layout(rect=(0, 0.06 * len(colours) + 0.02, 1, 1))
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command line: one plain run, its record printed and optionally written as JSON; or
     ``--report FILE``: the runs recorded in ``FILE`` as a table."""
@@ -231,9 +263,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", type=Path, default=Path("runs/plain-trainer"))
     p.add_argument("--json", type=Path, default=None, help="append the record to this JSON list")
     p.add_argument("--report", type=Path, default=None, help="print this JSON list's runs")
+    p.add_argument("--figure", type=Path, default=None, help="with --report: plot them here")
     a = p.parse_args(argv)
     if a.report is not None:
-        print(report(json.loads(a.report.read_text())))
+        records = json.loads(a.report.read_text())
+        print(report(records))
+        if a.figure is not None:
+            plot_runs(records, a.figure)
         return
     torch.set_num_threads(a.threads)
     record = plain_run(

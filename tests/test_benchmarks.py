@@ -539,8 +539,8 @@ def test_a_plain_trainer_run_is_torchgans_trainer_scored_every_epoch(tmp_path):
     assert list((tmp_path / "tensorboard").rglob("events.out.tfevents.*"))
 
 
-def test_the_plain_trainer_report_counts_collapsed_seeds_per_configuration():
-    from benchmarks.plain_trainer import report
+def test_the_plain_trainer_report_counts_collapsed_seeds_per_configuration(tmp_path):
+    from benchmarks.plain_trainer import plot_runs, report
 
     def run(seed, coverage, fcd, g_args=None):
         return {
@@ -548,12 +548,14 @@ def test_the_plain_trainer_report_counts_collapsed_seeds_per_configuration():
             "steps": [500, 1000], "coverage": coverage, "fcd": fcd, "cpu_seconds": 10.0,
         }  # fmt: skip
 
-    text = report([
+    records = [
         run(1, [9, 10], [300.0, 200.0]),
         run(0, [2, 1], [600.0, 650.0]),
         run(2, [8, 10], [310.0, 250.0]),
         run(0, [3, 4], [500.0, 400.0], {"step_channels": 64}),
-    ])  # fmt: skip
+    ]
+    assert plot_runs(records, tmp_path / "runs.png").stat().st_size > 10_000
+    text = report(records)
     rows = [line for line in text.splitlines() if line.startswith("| `")]
     assert rows[0].startswith(
         "| `LSTMGenerator()` vs `ConvDiscriminator()` | 0 | 2 / 600 | 1 / 650"
