@@ -10,7 +10,8 @@ whole sequences. With ``--set ema_decay=0.999`` the scores are those of a moving
 generator's weights, and the trained weights are scored beside it (``"live"``: a paired
 measure of the average). It writes ``results/sequence-<name>.json`` (every seed's scores,
 training seconds, the configuration, and the summary over seeds) and
-``results/sequence-<name>.png`` (real against generated series of the first seed).
+``results/sequence-<name>.png`` (real against generated series of the first seed run, named
+in its title).
 """
 
 from __future__ import annotations
@@ -343,9 +344,10 @@ def run_sequence_benchmark(
     :func:`with_overrides`), recorded in the result's ``config``.
 
     The file is rewritten after every seed, so a run stopped early keeps the seeds it finished;
-    ``resume=True`` keeps the seeds an earlier run of the same name and configuration wrote and
-    runs only the others. ``samples_dir``: each seed's generated sequences are saved there as
-    ``<name>-seed<k>.npy`` (float32, scaled), for scores computed afterwards."""
+    ``resume=True`` keeps every seed an earlier run of the same name and configuration wrote
+    (also seeds not in ``seeds``) and runs only the others. ``samples_dir``: each seed's
+    generated sequences are saved there as ``<name>-seed<k>.npy`` (float32, scaled), for scores
+    computed afterwards."""
     iterations = iterations or {"discriminative": 2000, "predictive": 5000}
     variant = with_overrides(VARIANTS[variant_name], list(overrides))
     dataset = build_sequence_dataset(dataset_name, seq_len=seq_len, root=root)
@@ -361,8 +363,9 @@ def run_sequence_benchmark(
             lambda s: predictive_score(real, real, iterations["predictive"], seed=s), metric_runs
         ).as_dict()
     print(f"[sequence] {dataset_name}: predictive score of real data {reference['mean']:.4f}")
-    records = [r for r in (previous or {}).get("runs", []) if r["seed"] in seeds]
-    first_fake = None
+    # Every seed the file holds is kept, also those not named now: --resume adds, never drops.
+    records = list((previous or {}).get("runs", []))
+    first_fake, first_seed = None, None
     result = {
         "dataset": dataset_name,
         "seq_len": seq_len,
@@ -383,7 +386,8 @@ def run_sequence_benchmark(
         if any(r["seed"] == seed for r in records):
             continue
         record, fake = run_one(dataset, variant, seed, steps, metric_runs, iterations, live)
-        first_fake = fake if first_fake is None else first_fake
+        if first_fake is None:
+            first_fake, first_seed = fake, seed
         if samples_dir is not None:
             samples_dir.mkdir(parents=True, exist_ok=True)
             np.save(samples_dir / f"{name}-seed{seed}.npy", fake.numpy().astype(np.float32))
@@ -395,7 +399,10 @@ def run_sequence_benchmark(
         path.write_text(json.dumps(result, indent=2) + "\n")
     if first_fake is not None:
         figure = plot_sequences(
-            first_fake[:6], real[torch.randperm(len(real))[:6]], num_series=6, title=f"{name}"
+            first_fake[:6],
+            real[torch.randperm(len(real))[:6]],
+            num_series=6,
+            title=f"{name}, seed {first_seed}",
         )
         figure.savefig(out / f"sequence-{name}.png")
     return json.loads(path.read_text())

@@ -35,6 +35,20 @@ def test_sequence_suite_writes_scores_per_seed_summary_and_plot(tmp_path, capsys
     assert "[sequence] tiny: discriminative" in capsys.readouterr().out
 
 
+def test_resume_runs_only_new_seeds_and_keeps_every_recorded_one(tmp_path):
+    tiny = ["--dataset", "sines", "--steps", "2", "--metric-runs", "1", "--name", "tiny"]
+    tiny += ["--discriminative-iterations", "1", "--predictive-iterations", "1"]
+    tiny += ["--out", str(tmp_path), "--no-live"]
+    main([*tiny, "--seeds", "0"])
+    path = tmp_path / "sequence-tiny.json"
+    first = json.loads(path.read_text())["runs"][0]
+    main([*tiny, "--seeds", "1", "--resume"])
+    runs = json.loads(path.read_text())["runs"]
+    assert [r["seed"] for r in runs] == [0, 1] and runs[0] == first
+    with pytest.raises(SystemExit, match="another configuration"):
+        main([*tiny, "--seeds", "2", "--resume", "--set", "batch_size=64"])
+
+
 def test_overrides_change_a_copy_of_the_variant_with_json_values():
     base = VARIANTS["rcgan-conv-whiten"]
     changed = with_overrides(
