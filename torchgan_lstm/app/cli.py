@@ -75,6 +75,8 @@ def _add_train_arguments(parser: ArgumentParser, sequences: bool, table: bool) -
         sources = ("data.dataset", "data.seq_len", "data.stride", "data.root")
         for role in ("generator", "discriminator"):
             parser.link_arguments(sources, f"{role}.init_args.features", _features)
+        if table:
+            parser.link_arguments("data.dataset", "generator.init_args.channels", _no_channels)
     else:
         for role, prefix in (("generator", "out"), ("discriminator", "in")):
             parser.link_arguments("data.image_size", f"{role}.init_args.{prefix}_size")
@@ -143,7 +145,10 @@ def _is_plain_type(hint) -> bool:
     args = typing.get_args(hint)
     if args:
         return all(_is_plain_type(a) for a in args)
-    return hint in (int, float, bool, str, type(None)) or typing.get_origin(hint) is not None
+    return (
+        hint in (int, float, bool, str, dict, list, type(None))
+        or typing.get_origin(hint) is not None
+    )
 
 
 def _channels(channels, dataset):
@@ -156,6 +161,12 @@ def _features(dataset, seq_len, stride, root):
         # itself and pyarrow lazily): RunConfig.resolved() fills the width in from the data.
         return None
     return sequence_features(DataConfig(dataset, root, seq_len=seq_len, stride=stride))
+
+
+def _no_channels(dataset):
+    # A table generator's packed layout is read with the table, after parsing
+    # (RunConfig.resolved()); a stored configuration's own layout is checked against it there.
+    return None
 
 
 def _unlinked(init_args: dict) -> dict:

@@ -47,6 +47,7 @@ from .stored_config import check_data_info, stored_config
 __all__ = [
     "build_metrics",
     "build_trainer",
+    "check_same_data",
     "check_same_models",
     "data_info",
     "latest_checkpoint",
@@ -272,6 +273,34 @@ def check_same_models(saved: RunConfig, config: RunConfig, where: str, resume: b
         raise CheckpointError(f"{where} was trained with other models or settings: {differences}")
 
 
+def check_same_data(checkpoint_path: Path, dataset, name: str) -> None:
+    """Refuse to resume on data other than the checkpoint's: the same widths with other columns,
+    categories or scaling would give the trained weights other meanings.
+
+    Compares what the checkpoint kept of its data (:func:`data_info`: a sequence dataset's
+    scaling and column names, a table's codec) with the same of ``dataset``; checkpoints that
+    kept nothing (images) pass.
+
+    Raises:
+        CheckpointError: names the checkpoint, the dataset and the parts that differ.
+    """
+    saved = safe_load(checkpoint_path, map_location="cpu").get("data_info") or {}
+    now = data_info(dataset)
+    if not saved or saved == now:
+        return
+    parts = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+    if "table" in parts:
+        table_saved, table_now = saved.get("table") or {}, now.get("table") or {}
+        inner = set(table_saved) | set(table_now)
+        parts.remove("table")
+        parts += [f"table {k}" for k in sorted(inner) if table_saved.get(k) != table_now.get(k)]
+    raise CheckpointError(
+        f"checkpoint {str(checkpoint_path)!r} was trained on other data than {name!r} now holds "
+        f"(its {', '.join(parts)} differ); resume on the data it was trained on, or start a new "
+        "run"
+    )
+
+
 def _shapes(spec) -> dict[str, tuple]:
     with torch.random.fork_rng(devices=[]):
         model = spec.build()
@@ -389,6 +418,8 @@ def _train(config, strategy, resume_path, progress, on_trainer) -> dict:
     )
     if strategy.is_main and hasattr(dataset, "describe"):
         print(dataset.describe())  # the table's decided column roles, once
+    if resume_path is not None:
+        check_same_data(resume_path, dataset, config.data.dataset)
     loader = strategy.loader(dataset, config.batch_size, config.seed)
     max_steps = config.max_steps if config.epochs is None else config.epochs * len(loader)
     steps = StepLoader(
