@@ -164,8 +164,8 @@ def _features(dataset, seq_len, stride, root):
 
 
 def _no_channels(dataset):
-    # A table generator's packed layout is read with the table, after parsing
-    # (RunConfig.resolved()); a stored configuration's own layout is checked against it there.
+    # A table generator's packed layout is always read from the table, after parsing
+    # (RunConfig.resolved()); on resume, check_same_data compares the data with the checkpoint's.
     return None
 
 

@@ -286,19 +286,28 @@ def check_same_data(checkpoint_path: Path, dataset, name: str) -> None:
     """
     saved = safe_load(checkpoint_path, map_location="cpu").get("data_info") or {}
     now = data_info(dataset)
-    if not saved or saved == now:
+    if not saved or _same(saved, now):
         return
-    parts = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+    parts = sorted(k for k in set(saved) | set(now) if not _same(saved.get(k), now.get(k)))
     if "table" in parts:
         table_saved, table_now = saved.get("table") or {}, now.get("table") or {}
         inner = set(table_saved) | set(table_now)
         parts.remove("table")
-        parts += [f"table {k}" for k in sorted(inner) if table_saved.get(k) != table_now.get(k)]
+        parts += [
+            f"table {k}" for k in sorted(inner) if not _same(table_saved.get(k), table_now.get(k))
+        ]
     raise CheckpointError(
         f"checkpoint {str(checkpoint_path)!r} was trained on other data than {name!r} now holds "
         f"(its {', '.join(parts)} differ); resume on the data it was trained on, or start a new "
         "run"
     )
+
+
+def _same(a, b) -> bool:
+    # As plain data: a NaN in both counts as the same value.
+    import json
+
+    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
 
 
 def _shapes(spec) -> dict[str, tuple]:
