@@ -12,7 +12,7 @@ into classes (coverage: classes with >= 1 % of the samples) and scores (FCD).
 ``python -m benchmarks.plain_trainer --generator dcgan --d-args '{"step_channels": 32}'``
 
 ``--report FILE`` prints the runs recorded in ``FILE`` as a table, one row per run, and per
-configuration how many seeds ended collapsed (fewer than ``COLLAPSE_CLASSES`` classes with at
+configuration how many seeds ended collapsed (fewer than ``MIN_CLASSES`` classes with at
 least 1 % of the samples at the last evaluation, the stability study's rule) with the mean
 final FCD and its 95 % interval.
 """
@@ -29,12 +29,11 @@ import torch
 from torch.optim import Adam
 
 import torchgan_lstm  # noqa: F401  (applies the TorchGAN fixes)
+from benchmarks.stability_report import MIN_CLASSES  # the stability study's collapse rule
 from torchgan_lstm.data import build_dataset, make_dataloader
 from torchgan_lstm.metrics import ClassCoverage, FrechetClassifierDistance
 
-__all__ = ["COLLAPSE_CLASSES", "main", "plain_run", "plot_runs", "report"]
-
-COLLAPSE_CLASSES = 5
+__all__ = ["main", "plain_run", "plot_runs", "report"]
 
 
 class _Steps:
@@ -180,7 +179,7 @@ def report(records: list[dict]) -> str:
     Returns:
         One row per run (configuration, seed, classes / FCD at every evaluation, CPU seconds),
         then one line per configuration: seeds collapsed at the last evaluation (fewer than
-        ``COLLAPSE_CLASSES`` classes) and the mean final FCD with its 95 % t-interval.
+        ``MIN_CLASSES`` classes) and the mean final FCD with its 95 % t-interval.
     """
     from benchmarks.stats import t_interval
 
@@ -199,10 +198,10 @@ def report(records: list[dict]) -> str:
         )
     lines.append("")
     for name, runs in groups.items():
-        collapsed = [r["seed"] for r in runs if r["coverage"][-1] < COLLAPSE_CLASSES]
+        collapsed = [r["seed"] for r in runs if r["coverage"][-1] < MIN_CLASSES]
         last = t_interval([r["fcd"][-1] for r in runs])
         lines.append(
-            f"- {name}: collapsed (< {COLLAPSE_CLASSES} classes at step "
+            f"- {name}: collapsed (< {MIN_CLASSES} classes at step "
             f"{runs[0]['steps'][-1]:,}) in {len(collapsed)} of {len(runs)} seeds"
             + (
                 f" (seed{'s' * (len(collapsed) > 1)} {', '.join(map(str, collapsed))})"
@@ -216,7 +215,7 @@ def report(records: list[dict]) -> str:
 
 def plot_runs(records: list[dict], path: Path) -> Path:
     """Write every run's FCD and class count against steps to ``path`` (one colour per
-    configuration, one line per seed; the collapse line at ``COLLAPSE_CLASSES``)."""
+    configuration, one line per seed; the collapse line at ``MIN_CLASSES``)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -231,7 +230,7 @@ def plot_runs(records: list[dict], path: Path) -> Path:
         label = name if first else None
         fcd_ax.plot(r["steps"], r["fcd"], color=colour, marker="o", label=label, alpha=0.8)
         classes_ax.plot(r["steps"], r["coverage"], color=colour, marker="o", alpha=0.8)
-    classes_ax.axhline(COLLAPSE_CLASSES - 0.5, color="grey", linestyle="--", linewidth=1)
+    classes_ax.axhline(MIN_CLASSES - 0.5, color="grey", linestyle="--", linewidth=1)
     fcd_ax.set_ylabel("Frechet classifier distance (lower is better)")
     classes_ax.set_ylabel("classes with >= 1 % of the samples")
     classes_ax.set_ylim(0, 10.5)
