@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import io
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -382,21 +384,27 @@ def run_sequence_benchmark(
         "targets": TARGETS.get(dataset_name) if seq_len == 24 else None,
         "published": PUBLISHED.get(dataset_name) if seq_len == 24 else None,
     }
+    out.mkdir(parents=True, exist_ok=True)
     for seed in seeds:
+        if resume:
+            records = _merge(records, path)
         if any(r["seed"] == seed for r in records):
             continue
-        record, fake = run_one(dataset, variant, seed, steps, metric_runs, iterations, live)
-        if first_fake is None:
-            first_fake, first_seed = fake, seed
-        if samples_dir is not None:
-            samples_dir.mkdir(parents=True, exist_ok=True)
-            np.save(samples_dir / f"{name}-seed{seed}.npy", fake.numpy().astype(np.float32))
-        records.append(record)
-        _print_record(dataset_name, steps, record)
-        records.sort(key=lambda r: r["seed"])
-        out.mkdir(parents=True, exist_ok=True)
-        result.update(runs=records, summary=summarise(records))
-        path.write_text(json.dumps(result, indent=2) + "\n")
+        with _claim(out / f"sequence-{name}.seed{seed}.claim") as claimed:
+            if not claimed:
+                print(f"[sequence] seed {seed}: another process runs it, skipped")
+                continue
+            record, fake = run_one(dataset, variant, seed, steps, metric_runs, iterations, live)
+            if first_fake is None:
+                first_fake, first_seed = fake, seed
+            if samples_dir is not None:
+                samples_dir.mkdir(parents=True, exist_ok=True)
+                np.save(samples_dir / f"{name}-seed{seed}.npy", fake.numpy().astype(np.float32))
+            _print_record(dataset_name, steps, record)
+            with _locked(path):
+                records = _merge([*records, record], path if resume else None)
+                result.update(runs=records, summary=summarise(records))
+                _write_json(path, result)
     if first_fake is not None:
         figure = plot_sequences(
             first_fake[:6],
@@ -406,6 +414,58 @@ def run_sequence_benchmark(
         )
         figure.savefig(out / f"sequence-{name}.png")
     return json.loads(path.read_text())
+
+
+def _merge(records: list[dict], path: Path | None) -> list[dict]:
+    """``records`` and every seed the result file at ``path`` holds now that they lack (written
+    by another process of the same run), sorted by seed."""
+    on_file = json.loads(path.read_text())["runs"] if path is not None and path.is_file() else []
+    mine = {r["seed"] for r in records}
+    return sorted(
+        [*records, *(r for r in on_file if r["seed"] not in mine)], key=lambda r: r["seed"]
+    )
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    """Hold an exclusive lock beside ``path`` while reading and rewriting it."""
+    with open(path.with_name(path.name + ".lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(partial, path)
+
+
+@contextlib.contextmanager
+def _claim(path: Path):
+    """Claim one seed for this process: yields False while a live process holds ``path`` (so
+    several processes with ``--resume`` share the seeds of one result), True otherwise; the
+    claim is removed when the seed ends, and one left by a process that died is taken over."""
+    for _ in range(2):
+        try:
+            descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                os.kill(int(path.read_text() or "0"), 0)
+            except (ProcessLookupError, ValueError, FileNotFoundError):
+                path.unlink(missing_ok=True)  # its process died: take the seed over
+                continue
+            break
+        os.write(descriptor, str(os.getpid()).encode())
+        os.close(descriptor)
+        try:
+            yield True
+        finally:
+            path.unlink(missing_ok=True)
+        return
+    yield False
 
 
 def _print_record(dataset_name: str, steps: int, record: dict) -> None:

@@ -94,3 +94,31 @@ def test_summary_pairs_the_average_with_the_trained_weights_by_seed():
     assert paired["mean"] == pytest.approx(-0.07)  # (-0.09 - 0.04 - 0.08) / 3
     assert paired["ci95"][1] < 0 and paired["p"] < 0.05
     assert summary["live"]["discriminative"]["mean"] == pytest.approx(0.09)
+
+
+def test_processes_with_resume_share_the_seeds_of_one_result(tmp_path, capsys):
+    import subprocess
+    import sys
+
+    tiny = ["--dataset", "sines", "--steps", "2", "--metric-runs", "1", "--name", "tiny"]
+    tiny += ["--discriminative-iterations", "1", "--predictive-iterations", "1"]
+    tiny += ["--out", str(tmp_path), "--no-live", "--resume"]
+    path = tmp_path / "sequence-tiny.json"
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        # Seed 1 is being run by a live process; seed 2 was claimed by one that died.
+        (tmp_path / "sequence-tiny.seed1.claim").write_text(str(other.pid))
+        (tmp_path / "sequence-tiny.seed2.claim").write_text("999999999")
+        main([*tiny, "--seeds", "1", "2"])
+        assert "seed 1: another process runs it, skipped" in capsys.readouterr().out
+        assert [r["seed"] for r in json.loads(path.read_text())["runs"]] == [2]
+        assert not (tmp_path / "sequence-tiny.seed2.claim").exists()
+    finally:
+        other.kill()
+        other.wait()
+    # The other process finished seed 0 meanwhile and wrote it: a rewrite keeps it.
+    result = json.loads(path.read_text())
+    result["runs"].insert(0, dict(result["runs"][0], seed=0))
+    path.write_text(json.dumps(result))
+    main([*tiny, "--seeds", "1"])
+    assert [r["seed"] for r in json.loads(path.read_text())["runs"]] == [0, 1, 2]
