@@ -305,6 +305,38 @@ def summarise(records: list[dict]) -> dict:
     return summary
 
 
+COMPARED = ("discriminative", "predictive", "context_fid", "correlational")
+
+
+def compare(name_a: str, name_b: str, out: Path = RESULTS) -> list[str]:
+    """Lines of ``A - B`` paired by seed for each score two results both hold (negative: A
+    better, as every score here is lower-is-better), with the 95 % t-interval and the paired
+    t-test's p; "ahead" only where the interval excludes 0."""
+    a, b = (json.loads((out / f"sequence-{n}.json").read_text()) for n in (name_a, name_b))
+    if (a["dataset"], a["seq_len"]) != (b["dataset"], b["seq_len"]):
+        raise SystemExit(
+            f"--compare: {name_a} is {a['dataset']} at {a['seq_len']} steps, {name_b} is "
+            f"{b['dataset']} at {b['seq_len']} steps; only runs on the same data pair up"
+        )
+    lines = [f"{name_a} - {name_b}, paired by seed (negative: {name_a} better)"]
+    for key in COMPARED:
+        va, vb = ({r["seed"]: _score(r, key) for r in x["runs"] if key in r} for x in (a, b))
+        if not set(va) & set(vb):
+            lines.append(f"  {key}: no paired seeds")
+            continue
+        diff = paired_difference(va, vb)
+        lines.append(
+            f"  {key}: {diff.t.mean:+.4f} [{diff.t.low:+.4f}, {diff.t.high:+.4f}] over seeds "
+            f"{list(diff.seeds)}, p {diff.p_value:.3f}: {diff.verdict(name_a, name_b)}"
+        )
+    return lines
+
+
+def _score(record: dict, key: str) -> float:
+    value = record[key]
+    return float(value["mean"] if isinstance(value, dict) else value)
+
+
 def with_overrides(variant: dict, overrides: list[str]) -> dict:
     """``variant`` with each ``"a.b=VALUE"`` set (``VALUE`` read as JSON, else as a string),
     e.g. ``discriminator_args.whitening_floor=0.1``; a copy."""
@@ -494,7 +526,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--steps", type=int, default=3000, help="training steps per seed")
     p.add_argument("--metric-runs", type=int, default=3, help="repeats of each post-hoc score")
-    p.add_argument("--name", required=True, help="results/sequence-<name>.json and .png")
+    p.add_argument("--name", help="results/sequence-<name>.json and .png (required)")
     p.add_argument("--variant", choices=sorted(VARIANTS), default="rcgan-conv")
     p.add_argument(
         "--set",
@@ -528,7 +560,18 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument(
         "--samples-dir", type=Path, default=None, help="save each seed's generated sequences"
     )
+    p.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("A", "B"),
+        help="only print A - B paired by seed for two recorded results (names as in --name)",
+    )
     args = p.parse_args(argv)
+    if args.compare:
+        print("\n".join(compare(*args.compare, out=args.out)))
+        return
+    if not args.name:
+        p.error("the following arguments are required: --name")
     torch.set_num_threads(args.threads)
     iterations = {
         "discriminative": args.discriminative_iterations,

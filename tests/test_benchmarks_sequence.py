@@ -122,3 +122,25 @@ def test_processes_with_resume_share_the_seeds_of_one_result(tmp_path, capsys):
     path.write_text(json.dumps(result))
     main([*tiny, "--seeds", "1"])
     assert [r["seed"] for r in json.loads(path.read_text())["runs"]] == [0, 1, 2]
+
+
+def test_compare_prints_paired_differences_by_seed(tmp_path, capsys):
+    tiny = ["--dataset", "sines", "--steps", "2", "--metric-runs", "1", "--seeds", "0", "1"]
+    tiny += ["--discriminative-iterations", "1", "--predictive-iterations", "1"]
+    tiny += ["--out", str(tmp_path), "--no-live"]
+    main([*tiny, "--name", "a"])
+    path = tmp_path / "sequence-a.json"
+    result = json.loads(path.read_text())
+    for run in result["runs"]:  # b: every score 0.1 higher than a's, seed by seed
+        for key in ("discriminative", "predictive"):
+            run[key]["mean"] += 0.1
+        run["correlational"] += 0.1
+    (tmp_path / "sequence-b.json").write_text(json.dumps(result))
+    capsys.readouterr()
+    main(["--compare", "a", "b", "--out", str(tmp_path)])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "a - b, paired by seed (negative: a better)"
+    assert lines[1].startswith("  discriminative: -0.1000 [-0.1000, -0.1000] over seeds [0, 1]")
+    assert lines[1].endswith("a ahead") and "context_fid: no paired seeds" in lines[3]
+    with pytest.raises(SystemExit, match="2"):
+        main(["--seeds", "0"])

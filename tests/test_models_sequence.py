@@ -242,6 +242,39 @@ def test_whitening_arguments_are_checked_by_name():
         discriminator("conv", input_norm="whiten").fit_input_whitening(torch.rand(4, 8, 2))
 
 
+def test_packed_sequence_critic_scores_consecutive_sequences_stacked_along_the_features():
+    """PacGAN's packing on sequences: ``pack=2`` is a critic of twice the features fed each pair
+    of consecutive sequences side by side, weight for weight, after the whitening of each."""
+    x = correlated_sequences(12)
+    torch.manual_seed(5)
+    packed = discriminator("conv", pack=2, input_norm="whiten").fit_input_whitening(x)
+    torch.manual_seed(5)
+    stacked = discriminator("conv", features=2 * SEQ_FEATURES)
+    assert packed.model[0].in_channels == 2 * SEQ_FEATURES
+    weights = {k: v for k, v in packed.state_dict().items() if not k.startswith("input_")}
+    stacked.load_state_dict(weights)
+    white = (x - packed.input_mean) @ packed.input_transform
+    pairs = white.view(6, 2, SEQ_LEN, SEQ_FEATURES).permute(0, 2, 1, 3).reshape(6, SEQ_LEN, -1)
+    assert packed(x).shape == (6,)
+    torch.testing.assert_close(packed(x), stacked(pairs))
+    assert packed(x, feature_matching=True).shape[0] == 6
+    # A logit depends on its own group only.
+    changed = x.clone()
+    changed[3] = torch.rand(SEQ_LEN, SEQ_FEATURES)
+    before, after = packed(x), packed(changed)
+    assert torch.equal(before[[0, 2, 3, 4, 5]], after[[0, 2, 3, 4, 5]])
+    assert not torch.equal(before[1], after[1])
+
+
+def test_packed_sequence_critic_refuses_what_it_cannot_pack():
+    with pytest.raises(ValueError, match="x's batch size must be a multiple of pack=3, got 4"):
+        discriminator("conv", pack=3)(torch.rand(4, SEQ_LEN, SEQ_FEATURES))
+    with pytest.raises(ValueError, match="pack must be >= 1, got 0"):
+        discriminator("conv", pack=0)
+    with pytest.raises(ValueError, match="pack=2 judges sequences in groups, so it needs an "):
+        discriminator("conv", pack=2, label_type="required", num_classes=3)
+
+
 @pytest.mark.parametrize("kind", ["lstm", "conv"])
 def test_conditional_discriminators_use_the_labels(kind):
     d = discriminator(kind, label_type="required", num_classes=3)
@@ -266,9 +299,11 @@ def test_lstm_critic_has_an_input_gradient_for_the_gradient_penalty():
 LOSSES = {
     "minimax-lstm": ("minimax", "lstm", {}),
     "minimax-conv": ("minimax", "conv", {"norm": "none"}),
+    "minimax-conv-pack2": ("minimax", "conv", {"pack": 2}),
     "wgan-gp-lstm": ("wgan-gp", "lstm", {}),
     "wgan-gp-conv-spectral": ("wgan-gp", "conv", {"norm": "spectral"}),
     "wgan-gp-conv-none": ("wgan-gp", "conv", {"norm": "none"}),
+    "wgan-gp-conv-pack2": ("wgan-gp", "conv", {"norm": "none", "pack": 2}),
     "lsgan-lstm-bidirectional": ("lsgan", "lstm", {"bidirectional": True}),
     "lsgan-conv-layer": ("lsgan", "conv", {"norm": "layer"}),
     "hinge-lstm": ("hinge", "lstm", {}),

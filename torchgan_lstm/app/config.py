@@ -296,7 +296,7 @@ class RunConfig(RunSettings):
         if config.batch_size % pack:
             raise InputError(
                 f"batch_size must be a multiple of the discriminator's pack={pack} (it judges "
-                f"images in groups of {pack}), got {config.batch_size}"
+                f"samples in groups of {pack}), got {config.batch_size}"
             )
         if needs_double_backward(self.loss) and has_batch_norm(discriminator):
             raise InputError(

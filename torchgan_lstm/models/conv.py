@@ -75,11 +75,11 @@ def _check_classes(label_type: str, num_classes: int | None) -> int | None:
     return check_num_classes(num_classes)
 
 
-def _check_pack(pack: int, label_type: str, num_classes: int | None) -> int:
+def _check_pack(pack: int, label_type: str, num_classes: int | None, what: str = "images") -> int:
     check_int("pack", pack)
     if pack > 1 and (label_type != "none" or num_classes is not None):
         raise InputError(
-            f"pack={pack} judges images in groups, so it needs an unconditional critic without "
+            f"pack={pack} judges {what} in groups, so it needs an unconditional critic without "
             f"a classifier head (label_type='none', num_classes=None), got "
             f"label_type={label_type!r}, num_classes={num_classes!r}"
         )

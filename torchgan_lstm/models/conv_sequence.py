@@ -11,7 +11,7 @@ from torchgan.models import Discriminator
 
 from .._validation import InputError, check_choice, check_fraction, check_int, check_sequence_batch
 from ..registry import register_model
-from .conv import _raw_weight
+from .conv import _check_pack, _raw_weight
 from .lstm import LSTMGenerator
 from .sequence import DISCRIMINATOR_LABEL_TYPES, _check_optional_labels
 
@@ -69,6 +69,12 @@ class ConvSequenceDiscriminator(Discriminator):
     With ``label_type="required"`` the critic is conditioned by projection (Miyato & Koyama,
     2018): the logit is ``linear(h) + <embed(y), h>``, ``h`` the time-averaged features.
 
+    With ``pack=m`` the critic judges ``m`` sequences at once (PacGAN, Lin et al., 2018): each
+    group of ``m`` consecutive sequences of a batch is read side by side, as one sequence of
+    ``m * features`` values per step (after the whitening of each), and gets one logit. A
+    generator that leaves out a rare kind of sequence is easier to tell from the data in groups
+    than one sequence at a time. The batch size must be a multiple of ``m``.
+
     Args:
         features: values per step of the input.
         step_channels: channels of the first convolution, doubled at each further one.
@@ -85,6 +91,8 @@ class ConvSequenceDiscriminator(Discriminator):
         whitening_floor: variance floor of the whitening, a fraction in ``(0, 1]`` of the largest
             eigenvalue (see :func:`whitening`); a direction is scaled up at most
             ``1 / sqrt(whitening_floor)`` times more than the main one.
+        pack: sequences judged together (PacGAN's packing degree); ``1`` (default) judges each
+            on its own. ``pack > 1`` needs an unconditional critic.
 
     Raises:
         ValueError: an argument is out of range or unknown; the message names it.
@@ -92,8 +100,8 @@ class ConvSequenceDiscriminator(Discriminator):
     Shapes:
         ``forward(x)`` (``forward(x, y)`` when conditional) takes ``x`` of shape
         ``(batch, steps, features)``, any ``steps >= 1``, and ``y`` of shape ``(batch,)``, and
-        returns logits ``(batch,)``; with ``feature_matching=True`` the last feature map
-        ``(batch, step_channels * 2**(num_layers - 1), steps)``.
+        returns logits ``(batch / pack,)``; with ``feature_matching=True`` the last feature map
+        ``(batch / pack, step_channels * 2**(num_layers - 1), steps)``.
     """
 
     def __init__(
@@ -108,6 +116,7 @@ class ConvSequenceDiscriminator(Discriminator):
         num_classes: int | None = None,
         input_norm: str = "none",
         whitening_floor: float = 0.1,
+        pack: int = 1,
     ):
         super().__init__(check_int("features", features), label_type)
         check_choice("label_type", label_type, DISCRIMINATOR_LABEL_TYPES)
@@ -127,8 +136,9 @@ class ConvSequenceDiscriminator(Discriminator):
         if check_int("kernel_size", kernel_size) % 2 == 0:
             raise InputError(f"kernel_size must be odd (to keep the length), got {kernel_size}")
         self.num_classes = LSTMGenerator._check_classes(label_type, num_classes)
+        self.pack = _check_pack(pack, label_type, self.num_classes, what="sequences")
         nl = nn.LeakyReLU(0.2) if nonlinearity is None else nonlinearity
-        layers, channels = [], features
+        layers, channels = [], features * self.pack
         for i in range(num_layers):
             out = step_channels * 2**i
             layers += [*_conv_layer(channels, out, kernel_size, 2**i, self.norm), nl]
@@ -191,6 +201,17 @@ class ConvSequenceDiscriminator(Discriminator):
         self._whitening_ready = True
         return (x - self.input_mean) @ self.input_transform
 
+    def _packed(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, steps, F)`` -> ``(batch / pack, steps, pack * F)``, neighbours side by side."""
+        if self.pack == 1:
+            return x
+        if x.size(0) % self.pack:
+            raise InputError(
+                f"x's batch size must be a multiple of pack={self.pack}, got {x.size(0)}"
+            )
+        groups = x.view(x.size(0) // self.pack, self.pack, *x.shape[1:]).transpose(1, 2)
+        return groups.reshape(groups.size(0), x.size(1), -1)
+
     def forward(
         self, x: torch.Tensor, y: torch.Tensor | None = None, feature_matching: bool = False
     ) -> torch.Tensor:
@@ -210,7 +231,7 @@ class ConvSequenceDiscriminator(Discriminator):
         """
         check_sequence_batch("x", x, self.features)
         y = _check_optional_labels(self, y, x.size(0))
-        fmap = self.model(self._normalised(x).transpose(1, 2))  # (batch, channels, steps)
+        fmap = self.model(self._packed(self._normalised(x)).transpose(1, 2))  # (b, ch, steps)
         if feature_matching:
             return fmap
         pooled = fmap.mean(dim=2)
