@@ -209,7 +209,7 @@ class ConvSequenceDiscriminator(Discriminator):
             raise InputError(
                 f"x's batch size must be a multiple of pack={self.pack}, got {x.size(0)}"
             )
-        groups = x.view(x.size(0) // self.pack, self.pack, *x.shape[1:]).transpose(1, 2)
+        groups = x.reshape(x.size(0) // self.pack, self.pack, *x.shape[1:]).transpose(1, 2)
         return groups.reshape(groups.size(0), x.size(1), -1)
 
     def forward(
