@@ -545,7 +545,12 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="with a moving average, do not also score the trained weights",
     )
-    p.add_argument("--resume", action="store_true", help="keep the seeds the file already has")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the seeds the file already has; processes started with the same --name and "
+        "--resume share its seeds (each runs the ones no other is running)",
+    )
     p.add_argument(
         "--context-fid-runs",
         type=int,
