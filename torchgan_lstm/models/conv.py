@@ -86,6 +86,11 @@ def _check_pack(pack: int, label_type: str, num_classes: int | None, what: str =
     return pack
 
 
+def _check_batch_packs(x: torch.Tensor, pack: int) -> None:
+    if x.size(0) % pack:
+        raise InputError(f"x's batch size must be a multiple of pack={pack}, got {x.size(0)}")
+
+
 @register_model("conv_discriminator")
 class ConvDiscriminator(Discriminator):
     r"""Discriminator of ``num_layers`` stride-2 4x4 convolutions and a read-out to one logit.
@@ -311,10 +316,7 @@ class ConvDiscriminator(Discriminator):
         """``(batch, C, H, W)`` -> ``(batch / pack, pack * C, H, W)``, neighbours stacked."""
         if self.pack == 1:
             return x
-        if x.size(0) % self.pack:
-            raise InputError(
-                f"x's batch size must be a multiple of pack={self.pack}, got {x.size(0)}"
-            )
+        _check_batch_packs(x, self.pack)
         return x.reshape(x.size(0) // self.pack, self.pack * x.size(1), *x.shape[2:])
 
     def _logit(self, features: torch.Tensor, flat: torch.Tensor) -> torch.Tensor:

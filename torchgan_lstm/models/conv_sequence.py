@@ -11,7 +11,7 @@ from torchgan.models import Discriminator
 
 from .._validation import InputError, check_choice, check_fraction, check_int, check_sequence_batch
 from ..registry import register_model
-from .conv import _check_pack, _raw_weight
+from .conv import _check_batch_packs, _check_pack, _raw_weight
 from .lstm import LSTMGenerator
 from .sequence import DISCRIMINATOR_LABEL_TYPES, _check_optional_labels
 
@@ -205,10 +205,7 @@ class ConvSequenceDiscriminator(Discriminator):
         """``(batch, steps, F)`` -> ``(batch / pack, steps, pack * F)``, neighbours side by side."""
         if self.pack == 1:
             return x
-        if x.size(0) % self.pack:
-            raise InputError(
-                f"x's batch size must be a multiple of pack={self.pack}, got {x.size(0)}"
-            )
+        _check_batch_packs(x, self.pack)
         groups = x.reshape(x.size(0) // self.pack, self.pack, *x.shape[1:]).transpose(1, 2)
         return groups.reshape(groups.size(0), x.size(1), -1)
 
