@@ -224,7 +224,8 @@ class ConvSequenceDiscriminator(Discriminator):
 
         Raises:
             ValueError: ``x`` or ``y`` has the wrong shape, or ``y`` is missing, not expected or
-                out of range; or the input whitening was not fitted.
+                out of range; or the input whitening was not fitted; or the batch does not split
+                into groups of ``pack``.
         """
         check_sequence_batch("x", x, self.features)
         y = _check_optional_labels(self, y, x.size(0))
