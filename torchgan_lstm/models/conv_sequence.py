@@ -220,7 +220,7 @@ class ConvSequenceDiscriminator(Discriminator):
             feature_matching: return the last feature map instead of the logits.
 
         Returns:
-            Logits ``(batch,)``; or the feature map ``(batch, channels, steps)``.
+            Logits ``(batch / pack,)``; or the feature map ``(batch / pack, channels, steps)``.
 
         Raises:
             ValueError: ``x`` or ``y`` has the wrong shape, or ``y`` is missing, not expected or
