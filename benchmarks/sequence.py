@@ -486,6 +486,8 @@ def _claim(path: Path):
         except FileExistsError:
             try:
                 os.kill(int(path.read_text() or "0"), 0)
+            except PermissionError:
+                break  # alive, another user's
             except (ProcessLookupError, ValueError, FileNotFoundError):
                 path.unlink(missing_ok=True)  # its process died: take the seed over
                 continue
